@@ -1,0 +1,36 @@
+"""``seis export SOURCE OUT``."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, OverwriteOpt, QuietOpt, VerboseOpt
+from seiscli.cli._runner import Common, resolve_config, run_command
+
+
+def export(
+    source: Annotated[Path, typer.Argument(help="Volume store to export.")],
+    out: Annotated[Path, typer.Argument(help="SEG-Y file to write.")],
+    overwrite: OverwriteOpt = None,
+    json_: JsonOpt = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Write a volume store back to SEG-Y in its original format, headers and trace order."""
+    common = Common(json_, config, verbose, quiet, debug)
+    flags = dict(source=source, out=out, overwrite=overwrite)
+
+    def stage(progress):
+        from seiscli.config.export import ExportConfig
+        from seiscli.stages.export import run_export
+
+        return run_export(resolve_config(ExportConfig, "export", common, flags), progress)
+
+    def report(r):
+        payload = {"path": str(r.path), "traces": r.traces, "bytes": r.bytes_written, "seconds": round(r.seconds, 3)}
+        return str(r.path), payload, f"wrote {r.traces} traces ({r.bytes_written / 1e6:.1f} MB) in {r.seconds:.1f} s"
+
+    run_command(common, stage, report)

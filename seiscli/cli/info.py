@@ -1,0 +1,52 @@
+"""``seis info PATH``."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, QuietOpt, VerboseOpt
+from seiscli.cli._runner import Common, run_command
+
+
+def info(
+    path: Annotated[Path, typer.Argument(help="Artifact to describe (volume store).")],
+    json_: JsonOpt = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Describe an artifact: geometry, traces, storage, statistics and provenance."""
+    common = Common(json_, config, verbose, quiet, debug)
+
+    def stage(progress):
+        from seiscli.stages.info import run_info
+
+        return run_info(path)
+
+    run_command(common, stage, lambda facts: (format_facts(facts), facts, None))
+
+
+def format_facts(facts: dict[str, Any]) -> str:
+    """The human summary of ``seis info``."""
+    dims = " x ".join(f"{n} {d}" for d, n in facts["dims"].items())
+    lines = [f"{facts['path']}: {facts['kind']} ({facts['template']}), {dims}"]
+    for dim, axis in facts["coordinates"].items():
+        step = f" step {axis['step']}" if axis["step"] is not None else ""
+        lines.append(f"  {dim:<10} {axis['min']} .. {axis['max']}{step}")
+    traces = facts["traces"]
+    lines.append(f"  traces     {traces['live']} live, {traces['dead']} missing")
+    ratio = f", ratio {facts['compression_ratio']}" if facts["compression_ratio"] else ""
+    codecs = "+".join(facts["compression"]) or "uncompressed"
+    lines.append(f"  storage    {facts['dtype']}, chunks {facts['chunks']}, {codecs}, "
+                 f"{facts['stored_bytes'] / 1e6:.2f} MB{ratio}")  # fmt: skip
+    if stats := facts["statistics"]:
+        lines.append(f"  amplitude  min {stats['min']:.6g}, max {stats['max']:.6g}, "
+                     f"mean {stats['mean']:.6g}, std {stats['std']:.6g}, rms {stats['rms']:.6g}")  # fmt: skip
+    if segy := facts["segy"]:
+        lines.append(f"  from SEG-Y {segy.get('sampleFormatName')} (format {segy.get('sampleFormat')}), "
+                     f"{segy.get('byteOrder')}-endian, {segy.get('textEncoding')} text header")  # fmt: skip
+    if prov := facts["provenance"]:
+        lines.append(f"  made by    {prov['command']} (seis {prov['seisVersion']}, {prov['createdOn']})")
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""``seis ingest SEGY OUT``."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, OverwriteOpt, QuietOpt, VerboseOpt
+from seiscli.cli._runner import Common, command_line, resolve_config, run_command
+
+
+def ingest(
+    segy: Annotated[Path, typer.Argument(help="SEG-Y file to read.")],
+    out: Annotated[Path, typer.Argument(help="Volume store (MDIO v1, Zarr v3) to write.")],
+    header: Annotated[
+        str | None,
+        typer.Option(help="Trace header keys as NAME=BYTE[:TYPE],... "
+                     "(defaults inline=189,crossline=193,cdp_x=181,cdp_y=185; cdp=BYTE makes a 2D line)."),
+    ] = None,  # fmt: skip
+    domain: Annotated[str | None, typer.Option(help="time or depth (default: from the text header).")] = None,
+    chunks: Annotated[str | None, typer.Option(help="Chunk shape, e.g. 128,128,128 (3D) or 1024,1024 (2D).")] = None,
+    compression: Annotated[str | None, typer.Option(help="lossless (default), lossy:TOLERANCE (ZFP) or none.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Threads that decode and compress (default 2).")] = None,
+    overwrite: OverwriteOpt = None,
+    json_: JsonOpt = False,
+    config: ConfigOpt = None,
+    verbose: VerboseOpt = 0,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Convert a SEG-Y file into an MDIO v1 volume store, keeping every header."""
+    common = Common(json_, config, verbose, quiet, debug)
+    flags = dict(segy=segy, out=out, header=header, domain=domain, chunks=chunks,
+                 compression=compression, workers=workers, overwrite=overwrite)  # fmt: skip
+
+    def stage(progress):
+        from seiscli.config.ingest import IngestConfig
+        from seiscli.stages.ingest import run_ingest
+
+        return run_ingest(resolve_config(IngestConfig, "ingest", common, flags), command_line(), progress)
+
+    def report(r):
+        payload = {"path": str(r.path), "dims": r.dims, "shape": r.shape, "live_traces": r.live_traces,
+                   "dead_traces": r.dead_traces, "seconds": round(r.seconds, 3), "mb_per_s": round(r.mb_per_s, 1)}  # fmt: skip
+        summary = (f"ingested {r.live_traces} traces ({r.dead_traces} missing) into a "
+                   f"{' x '.join(map(str, r.shape))} {'/'.join(r.dims)} volume in {r.seconds:.1f} s "
+                   f"({r.mb_per_s:.0f} MB/s)")  # fmt: skip
+        return str(r.path), payload, summary
+
+    run_command(common, stage, report)

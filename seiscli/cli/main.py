@@ -1,0 +1,41 @@
+"""The seis app: a table of contents of its commands."""
+
+import typer
+
+from seiscli.cli.benchmark import benchmark_app
+from seiscli.cli.export import export
+from seiscli.cli.info import info
+from seiscli.cli.ingest import ingest
+
+app = typer.Typer(
+    name="seis",
+    help="seis: machine learning on seismic data, one Unix-style command per step.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+app.command()(ingest)
+app.command()(info)
+app.command()(export)
+app.add_typer(benchmark_app, name="benchmark")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from seiscli import __version__
+
+        print(f"seis {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """seis: machine learning on seismic data, one Unix-style command per step."""
+
+
+def main() -> None:
+    app(prog_name="seis")

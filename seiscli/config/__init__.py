@@ -1,0 +1,1 @@
+"""Strict, frozen configuration models, one module per command family."""

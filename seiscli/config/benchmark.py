@@ -1,0 +1,48 @@
+"""Options of the ``seis benchmark`` suites."""
+
+import re
+from pathlib import Path
+
+from pydantic import PositiveInt, field_validator
+
+from seiscli.config.base import StrictModel
+
+_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2,
+          "g": 1e9, "gb": 1e9, "gib": 1024**3}  # fmt: skip
+CONTENDERS = ("seis", "mdio", "segyio")
+
+
+def parse_size(text: str) -> int:
+    """``"1GiB"`` -> 1073741824; ``"500MB"`` -> 500000000."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"{text!r} is not a size like 1GiB, 500MB or 2e9")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+class IngestBenchmarkConfig(StrictModel):
+    """``seis benchmark ingest``: seis vs MDIO vs a raw segyio read on one generated SEG-Y file."""
+
+    size: int = 1024**3
+    samples: PositiveInt = 1500
+    workdir: Path | None = None
+    contenders: tuple[str, ...] = CONTENDERS
+    keep: bool = False
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _parse_size(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("contenders", mode="before")
+    @classmethod
+    def _parse_contenders(cls, value: object) -> object:
+        return tuple(v.strip() for v in value.split(",")) if isinstance(value, str) else value
+
+    @field_validator("contenders")
+    @classmethod
+    def _check_contenders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(CONTENDERS)
+        if unknown or not value:
+            raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(CONTENDERS)}")
+        return value

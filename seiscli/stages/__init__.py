@@ -1,0 +1,1 @@
+"""One orchestrator per command: ``run_<stage>(cfg, ...) -> Result``. Stages never print."""

@@ -1,0 +1,40 @@
+"""What every artifact records about how it was made."""
+
+import hashlib
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from seiscli import __version__
+
+_EDGE = 1 << 20  # fingerprint the first and last MiB: fast on files of hundreds of GB
+
+
+def fingerprint(path: Path) -> str:
+    """A content fingerprint of a file (size + sha256 of its first and last MiB) or a folder's files."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        size = file.stat().st_size
+        digest.update(f"{file.relative_to(path) if path.is_dir() else ''}:{size}".encode())
+        with open(file, "rb") as stream:
+            digest.update(stream.read(_EDGE))
+            if size > 2 * _EDGE:
+                stream.seek(size - _EDGE)
+                digest.update(stream.read(_EDGE))
+    return "sha256-edges:" + digest.hexdigest()
+
+
+def make_provenance(command: str, config: BaseModel, inputs: list[Path], seed: int | None = None) -> dict[str, Any]:
+    """The provenance block stored in an artifact's attributes."""
+    return {
+        "seisVersion": __version__,
+        "command": command,
+        "config": config.model_dump(mode="json"),
+        "seed": seed,
+        "inputs": [{"path": os.path.abspath(p), "fingerprint": fingerprint(p)} for p in inputs],
+        "createdOn": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,208 @@
+"""The volume store: an MDIO v1 dataset (Zarr v3) that the MDIO library opens as its own.
+
+Layout (post-stack 3D; a 2D line has ``cdp`` in place of inline/crossline)::
+
+    amplitude   (inline, crossline, time|depth)  the samples, statsV1 in its attributes
+    trace_mask  (inline, crossline)              true where a trace exists
+    headers     (inline, crossline)              every trace header field, structured
+    cdp_x/cdp_y (inline, crossline)              float64, coordinate scalar applied
+    inline, crossline, time|depth                int32 dimension coordinates
+    segy_file_header ()                          text and binary headers, as MDIO keeps them
+    segy_trace_order (inline, crossline)         each trace's position in its SEG-Y file (-1: none)
+"""
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seiscli.errors import NotAnArtifactError
+from seiscli.storage.segy_headers import STORED_HEADER_DTYPE
+
+MDIO_API_VERSION = "1.1.3"
+
+
+@dataclass(frozen=True)
+class Compression:
+    """``lossless`` (Blosc/zstd), ``none``, or ``lossy`` (ZFP fixed accuracy within ``tolerance``)."""
+
+    kind: str
+    tolerance: float | None = None
+
+    def codecs(self, dtype: np.dtype) -> dict[str, Any]:
+        """Keyword arguments of ``zarr.create_array`` for the amplitude array."""
+        from zarr.codecs import BloscCodec, BloscShuffle
+
+        if self.kind == "none":
+            return {"compressors": None}
+        if self.kind == "lossy":
+            import zfpy  # noqa: F401  (fail here, with a clear error, if it is missing)
+            from zarr.codecs.numcodecs import ZFPY
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # zarr marks numcodecs' v3 wrappers unstable
+                return {"serializer": ZFPY(mode=zfpy.mode_fixed_accuracy, tolerance=self.tolerance), "compressors": None}
+        shuffle = BloscShuffle.bitshuffle if dtype.itemsize == 1 else BloscShuffle.shuffle
+        return {"compressors": [BloscCodec(cname="lz4", clevel=5, shuffle=shuffle)]}
+
+
+def _blosc(shuffle: str = "shuffle") -> dict[str, Any]:
+    from zarr.codecs import BloscCodec
+
+    return {"compressors": [BloscCodec(cname="lz4", clevel=5, shuffle=shuffle)]}
+
+
+def template_name(dims: tuple[str, ...]) -> str:
+    """MDIO's template name for a post-stack volume over ``dims``."""
+    domain = dims[-1].capitalize()
+    return f"PostStack{'2D' if dims[0] == 'cdp' else '3D'}{domain}"
+
+
+def create_volume(
+    path: Path,
+    dims: tuple[str, ...],
+    coords: dict[str, np.ndarray],
+    dtype: np.dtype,
+    chunks: tuple[int, ...],
+    compression: Compression,
+    attributes: dict[str, Any],
+):
+    """Create an empty volume store at ``path``; returns the open zarr group."""
+    import zarr
+    from zarr.errors import UnstableSpecificationWarning
+
+    # The structured headers dtype (as MDIO writes it) has no final Zarr v3 spec yet.
+    warnings.filterwarnings("ignore", category=UnstableSpecificationWarning)
+    spatial = dims[:-1]
+    shape = tuple(len(coords[d]) for d in dims)
+    chunks = tuple(min(c, s) for c, s in zip(chunks, shape))
+    root_attrs = {
+        "apiVersion": MDIO_API_VERSION,
+        "createdOn": attributes["seis"]["provenance"]["createdOn"],
+        "name": template_name(dims),
+        "attributes": {
+            "surveyType": "2D" if dims[0] == "cdp" else "3D",
+            "gatherType": "stacked",
+            "defaultVariableName": "amplitude",
+            **attributes,
+        },
+    }
+    group = zarr.open_group(path, mode="w-", zarr_format=3, attributes=root_attrs)
+    for dim in dims:
+        values = coords[dim]
+        group.create_array(dim, data=values, chunks=values.shape, dimension_names=(dim,), **_blosc())
+    fill = np.nan if np.dtype(dtype).kind == "f" else 0
+    group.create_array(
+        "amplitude", shape=shape, dtype=dtype, chunks=chunks, dimension_names=dims, fill_value=fill,
+        attributes={"coordinates": "cdp_x cdp_y"}, **compression.codecs(np.dtype(dtype)),
+    )  # fmt: skip
+    grid_shape, grid_chunks = shape[:-1], chunks[:-1]
+    group.create_array(
+        "headers", shape=grid_shape, dtype=STORED_HEADER_DTYPE, chunks=grid_chunks, dimension_names=spatial,
+        attributes={"coordinates": "cdp_x cdp_y"}, **_blosc(),
+    )  # fmt: skip
+    return group
+
+
+def _grid_chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(min(size, 2048) for size in shape)
+
+
+def write_grid_arrays(group, dims: tuple[str, ...], trace_order, cdp_x, cdp_y) -> None:
+    """The small per-trace arrays, written once: mask, file order and real-world coordinates."""
+    spatial = dims[:-1]
+    trace_mask = trace_order >= 0
+    group.create_array(
+        "segy_trace_order", data=trace_order, chunks=_grid_chunks(trace_order.shape), dimension_names=spatial,
+        fill_value=-1, **_blosc(),
+    )  # fmt: skip
+    group.create_array(
+        "trace_mask", data=trace_mask, chunks=_grid_chunks(trace_mask.shape), dimension_names=spatial,
+        attributes={"coordinates": "cdp_x cdp_y"}, **_blosc("bitshuffle"),
+    )  # fmt: skip
+    for name, values in (("cdp_x", cdp_x), ("cdp_y", cdp_y)):
+        group.create_array(
+            name, data=values, chunks=_grid_chunks(values.shape), dimension_names=spatial, fill_value=np.nan,
+            attributes={"unitsV1": {"length": "m"}}, **_blosc(),
+        )  # fmt: skip
+
+
+def write_file_headers(group, text: str, binary: dict[str, int]) -> None:
+    """SEG-Y text and binary headers where MDIO keeps them: a scalar ``segy_file_header``."""
+    group.create_array(
+        "segy_file_header", shape=(), dtype="<U1", fill_value="",
+        attributes={"textHeader": text, "binaryHeader": binary},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SummaryStats:
+    """MDIO's ``statsV1``: count, sum, sum of squares, min, max over live samples."""
+
+    count: int = 0
+    sum: float = 0.0
+    sum_squares: float = 0.0
+    min: float = float("inf")
+    max: float = float("-inf")
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> "SummaryStats":
+        if values.size == 0:
+            return cls()
+        as64 = values.astype(np.float64, copy=False)
+        return cls(int(values.size), float(as64.sum()), float(np.square(as64).sum()), float(as64.min()), float(as64.max()))
+
+    def __add__(self, other: "SummaryStats") -> "SummaryStats":
+        return SummaryStats(
+            self.count + other.count, self.sum + other.sum, self.sum_squares + other.sum_squares,
+            min(self.min, other.min), max(self.max, other.max),
+        )  # fmt: skip
+
+    def to_json(self) -> str:
+        empty = self.count == 0
+        return json.dumps(
+            {
+                "count": self.count, "sum": self.sum, "sumSquares": self.sum_squares,
+                "min": 0.0 if empty else self.min, "max": 0.0 if empty else self.max,
+                "histogram": {"counts": [], "binCenters": []},
+            }, separators=(",", ":"),
+        )  # fmt: skip
+
+
+class VolumeStore:
+    """A volume store opened read-only."""
+
+    def __init__(self, path: Path, group):
+        self.path = path
+        self.group = group
+        self.amplitude = group["amplitude"]
+        self.dims: tuple[str, ...] = tuple(self.amplitude.metadata.dimension_names)
+        self.attrs: dict[str, Any] = dict(group.attrs)
+        self.seis: dict[str, Any] = self.attrs.get("attributes", {}).get("seis", {})
+
+    def coords(self, dim: str) -> np.ndarray:
+        return self.group[dim][...]
+
+    def stats(self) -> dict[str, Any] | None:
+        raw = self.amplitude.attrs.get("statsV1")
+        return json.loads(raw) if isinstance(raw, str) else raw
+
+
+def open_volume(path: Path) -> VolumeStore:
+    """Open a volume store read-only, or explain why ``path`` is not one."""
+    import zarr
+
+    if not path.exists():
+        raise NotAnArtifactError(f"{path} does not exist", "check the path")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            group = zarr.open_group(path, mode="r", zarr_format=3)
+    except Exception as exc:  # zarr raises several types for "not a group"
+        raise NotAnArtifactError(f"{path} is not a Zarr v3 store", "give a volume store written by seis ingest") from exc
+    if "amplitude" not in group or "apiVersion" not in group.attrs:
+        raise NotAnArtifactError(f"{path} is a Zarr store but not a volume store (no MDIO amplitude variable)")
+    return VolumeStore(path, group)
