@@ -1,0 +1,1 @@
+complete --command seis --no-files --arguments "(env _SEIS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) seis)" --condition "env _SEIS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) seis"
