@@ -46,7 +46,7 @@ def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progre
     keys = {name: HeaderKey(byte - 1, kind) for name, (byte, kind) in cfg.header_keys().items()}
     geometry = build_geometry(layout, keys, cfg.line_by_cdp)
     domain = cfg.domain or detect_domain(layout.text())
-    samples, warnings = sample_axis(layout, domain)
+    samples, warnings = sample_axis(layout)
     dims = geometry.dims + (domain,)
     chunks = _chunks(cfg.chunks, len(dims))
     attributes = {"seis": {"provenance": make_provenance(command, cfg, [cfg.segy]), "segy": segy_attributes(layout, geometry)}}
@@ -72,8 +72,9 @@ def detect_domain(text_header: str) -> str:
     return "depth" if mentions_depth and not mentions_time else "time"
 
 
-def sample_axis(layout: SegyLayout, domain: str) -> tuple[np.ndarray, list[str]]:
-    """Sample coordinates in ms (time) or m/ft (depth): int32 when whole numbers, else float64."""
+def sample_axis(layout: SegyLayout) -> tuple[np.ndarray, list[str]]:
+    """Sample coordinates in ms (time) or m/ft (depth, whose intervals SEG-Y also stores x1000):
+    int32 when whole numbers, else float64."""
     warnings = []
     first = layout.first_trace_header()
     delay, trace_interval = int(first["delay_recording_time"]), int(first["sample_interval"])
@@ -82,7 +83,6 @@ def sample_axis(layout: SegyLayout, domain: str) -> tuple[np.ndarray, list[str]]
         interval = 1000
         warnings.append("the sample interval is 0 in the binary and trace headers; assuming 1 ms (1 m)")
     values = delay + np.arange(layout.n_samples) * (interval / 1000.0)
-    del domain  # the same arithmetic for both: depth intervals are stored x1000 too
     whole = np.all(values == np.round(values)) and np.abs(values).max() < 2**31
     return (values.astype(np.int32) if whole else values), warnings
 
