@@ -52,7 +52,8 @@ def read_keys(layout: SegyLayout, keys: dict[str, HeaderKey]) -> dict[str, np.nd
             "itemsize": layout.trace_size,
         }
     )
-    values = {name: np.empty(layout.n_traces, np.int64) for name in keys}
+    # int32 holds every signed 2- and 4-byte key: 4 bytes per trace and key is all the scan keeps
+    values = {name: np.empty(layout.n_traces, np.int64 if key.kind == "u4" else np.int32) for name, key in keys.items()}
     per_read = max(1, SCAN_BYTES // layout.trace_size)
     with open(layout.path, "rb") as stream:
         for start in range(0, layout.n_traces, per_read):
@@ -64,7 +65,7 @@ def read_keys(layout: SegyLayout, keys: dict[str, HeaderKey]) -> dict[str, np.nd
 
 def axis_coordinates(values: np.ndarray) -> np.ndarray:
     """Sorted axis values: a regular axis (gaps filled) when the values sit on a common step."""
-    unique = np.unique(values)
+    unique = np.unique(values).astype(np.int64)
     if len(unique) < 2:
         return unique
     step = reduce(gcd, np.diff(unique).tolist())
