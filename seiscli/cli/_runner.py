@@ -77,17 +77,15 @@ class _StderrProgress:
 
 
 def _setup_logging(common: Common):
+    """Plain one-line messages on stderr; the rich console only draws progress bars."""
     from rich.console import Console
-    from rich.logging import RichHandler
 
-    console = Console(stderr=True, highlight=False)
-    level = logging.ERROR if common.quiet else logging.DEBUG if common.verbose else logging.INFO
-    handler = RichHandler(console=console, show_time=False, show_path=False, markup=False)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     log.handlers[:] = [handler]
-    log.setLevel(level)
+    log.setLevel(logging.ERROR if common.quiet else logging.DEBUG if common.verbose else logging.INFO)
     log.propagate = False
-    return console
+    return Console(stderr=True, highlight=False)
 
 
 def run_command(

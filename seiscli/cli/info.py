@@ -10,7 +10,7 @@ from seiscli.cli._runner import Common, run_command
 
 
 def info(
-    path: Annotated[Path, typer.Argument(help="Artifact to describe (volume store).")],
+    path: Annotated[Path, typer.Argument(help="Artifact to describe: a volume store or a SEG-Y file.")],
     json_: JsonOpt = False,
     config: ConfigOpt = None,
     verbose: VerboseOpt = 0,
@@ -30,6 +30,26 @@ def info(
 
 def format_facts(facts: dict[str, Any]) -> str:
     """The human summary of ``seis info``."""
+    return format_segy(facts) if facts["kind"] == "segy" else format_volume(facts)
+
+
+def format_segy(facts: dict[str, Any]) -> str:
+    lines = [f"{facts['path']}: SEG-Y, {facts['traces']} traces x {facts['samples_per_trace']} samples "
+             f"@ {facts['sample_interval'] / 1000:g} ms (or m), {facts['sample_format_name']} (format {facts['sample_format']}), "
+             f"{facts['byte_order']}-endian, {facts['text_encoding']} text header"]  # fmt: skip
+    grid = facts["grid"]
+    if "error" in grid:
+        lines.append(f"  grid       none with the default header bytes: {grid['error']}")
+    else:
+        for dim, axis in grid["coordinates"].items():
+            step = f" step {axis['step']}" if axis["step"] is not None else ""
+            lines.append(f"  {dim:<10} {axis['min']} .. {axis['max']} ({axis['count']}){step}")
+        lines.append(f"  traces     {grid['traces']['live']} live, {grid['traces']['dead']} missing on the grid")
+    text = [line.rstrip() for line in facts["text_header"].splitlines() if line[3:].strip()]
+    return "\n".join(lines + ["  text header:"] + [f"    {line}" for line in text])
+
+
+def format_volume(facts: dict[str, Any]) -> str:
     dims = " x ".join(f"{n} {d}" for d, n in facts["dims"].items())
     lines = [f"{facts['path']}: {facts['kind']} ({facts['template']}), {dims}"]
     for dim, axis in facts["coordinates"].items():

@@ -4,13 +4,47 @@ import math
 from pathlib import Path
 from typing import Any
 
+from seiscli.errors import GeometryError
+from seiscli.storage.segy_format import SegyLayout, read_layout
+from seiscli.storage.segy_geometry import HeaderKey, build_geometry
 from seiscli.storage.volume import VolumeStore, open_volume
 
 
 def run_info(path: Path) -> dict[str, Any]:
-    """Describe the artifact at ``path`` (today: a volume store)."""
-    volume = open_volume(path)
-    return describe_volume(volume)
+    """Describe the artifact at ``path``: a volume store, or a SEG-Y file about to be ingested."""
+    if path.is_file():
+        return describe_segy(read_layout(path))
+    return describe_volume(open_volume(path))
+
+
+def describe_segy(layout: SegyLayout) -> dict[str, Any]:
+    """File facts and the grid ``seis ingest`` would build with the default header bytes."""
+    from seiscli.config.ingest import IngestConfig
+
+    keys = IngestConfig(segy=layout.path, out=layout.path).header_keys()
+    try:
+        geometry = build_geometry(layout, {n: HeaderKey(b - 1, k) for n, (b, k) in keys.items()}, False)
+        grid = {
+            "dims": dict(zip(geometry.dims, geometry.trace_index.shape)),
+            "coordinates": {d: _axis_summary(c) for d, c in zip(geometry.dims, geometry.coords)},
+            "traces": {"live": geometry.live_count, "dead": geometry.trace_index.size - geometry.live_count},
+        }
+    except GeometryError as error:
+        grid = {"error": error.message}
+    return {
+        "kind": "segy",
+        "path": str(layout.path),
+        "size_bytes": layout.path.stat().st_size,
+        "byte_order": "big" if layout.byte_order == ">" else "little",
+        "sample_format": layout.sample_format.code,
+        "sample_format_name": layout.sample_format.name,
+        "samples_per_trace": layout.n_samples,
+        "sample_interval": layout.sample_interval,
+        "traces": layout.n_traces,
+        "text_encoding": "ebcdic" if layout.text_is_ebcdic else "ascii",
+        "text_header": layout.text(),
+        "grid": grid,
+    }
 
 
 def describe_volume(volume: VolumeStore) -> dict[str, Any]:
