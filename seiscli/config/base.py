@@ -34,7 +34,15 @@ def load_config_file(path: Path, command: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a table of options")
     section = data.get(command)
-    return dict(section) if isinstance(section, dict) else data
+    if not isinstance(section, dict):
+        return data
+    stray = [key for key, value in data.items() if not isinstance(value, dict)]
+    if stray:
+        raise ConfigError(
+            f"config file {path}: {', '.join(map(repr, stray))} must go inside the [{command}] table",
+            f"move the option(s) under [{command}] or drop the table and keep every option at the top",
+        )
+    return dict(section)
 
 
 def resolve(model: type[M], *layers: dict[str, Any]) -> M:
@@ -49,4 +57,6 @@ def resolve(model: type[M], *layers: dict[str, Any]) -> M:
         where = ".".join(str(p) for p in first["loc"]) or "config"
         option = "--" + where.replace("_", "-")
         message = first["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{option}: {message}", f"{len(exc.errors())} problem(s) in the options") from exc
+        more = len(exc.errors()) - 1
+        hint = f"fix this option ({more} more problem(s) after it); see seis <command> --help" if more else "see seis <command> --help"
+        raise ConfigError(f"{option}: {message}", hint) from exc

@@ -16,7 +16,13 @@ from seiscli.storage.provenance import make_provenance
 from seiscli.storage.segy_format import SegyLayout, read_layout
 from seiscli.storage.segy_geometry import Geometry, HeaderKey, build_geometry
 from seiscli.storage.trace_copy import TraceCopier, copy_traces
-from seiscli.storage.volume import Compression, create_volume, write_file_headers, write_grid_arrays
+from seiscli.storage.volume import (
+    Compression,
+    create_volume,
+    drain_pending_writes,
+    write_file_headers,
+    write_grid_arrays,
+)
 
 DEFAULT_CHUNKS = {3: (128, 128, 128), 2: (1024, 1024)}
 
@@ -51,7 +57,7 @@ def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progre
     chunks = _chunks(cfg.chunks, len(dims))
     attributes = {"seis": {"provenance": make_provenance(command, cfg, [cfg.segy]), "segy": segy_attributes(layout, geometry)}}
     dtype = np.dtype(layout.sample_format.stored)
-    with atomic_output(cfg.out, cfg.overwrite) as tmp:
+    with atomic_output(cfg.out, cfg.overwrite, settle=drain_pending_writes) as tmp:
         coords = dict(zip(dims, geometry.coords + (samples,)))
         group = create_volume(tmp, dims, coords, dtype, chunks, _compression(cfg.compression), attributes)
         stats = copy_traces(TraceCopier(layout, geometry, group, dtype), chunks[:-1], cfg.workers, progress)

@@ -8,7 +8,7 @@ left by a killed run and is removed.
 import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -50,8 +50,12 @@ def check_writable(out: Path, overwrite: bool) -> None:
 
 
 @contextmanager
-def atomic_output(out: Path, overwrite: bool) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``out`` in one rename."""
+def atomic_output(out: Path, overwrite: bool, settle: Callable[[], None] | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``out`` in one rename.
+
+    On failure or interrupt the temporary is removed, after ``settle()`` has waited for writes
+    still in flight on other threads (which would otherwise re-create it).
+    """
     out = Path(os.path.abspath(out))
     check_writable(out, overwrite)
     with _exclusive_lock(out):
@@ -62,6 +66,8 @@ def atomic_output(out: Path, overwrite: bool) -> Iterator[Path]:
         try:
             yield tmp
         except BaseException:
+            if settle is not None:
+                settle()
             _remove(tmp)
             raise
         if out.exists() or out.is_symlink():

@@ -130,14 +130,21 @@ class SegyLayout:
         }
 
 
-def _detect_byte_order(binary: bytes) -> str:
+def _detect_byte_order(binary: bytes, path: Path) -> str:
     """The byte order whose sample format code is valid; rev2's byte-order marker decides ties."""
-    candidates = [bo for bo in (">", "<") if int(np.frombuffer(binary, bo + "i2", 1, 24)[0]) in SAMPLE_FORMATS]
+    codes = {bo: int(np.frombuffer(binary, bo + "i2", 1, 24)[0]) for bo in (">", "<")}
+    candidates = [bo for bo, code in codes.items() if code in SAMPLE_FORMATS]
     if not candidates:
-        raw = int(np.frombuffer(binary, ">i2", 1, 24)[0])
-        if raw in (13, 14) or 0 < raw < 17:
-            raise UnsupportedSegyError(f"sample format code {raw} is not a SEG-Y sample format seis can decode")
-        raise NotSegyError("no valid sample format code in the binary header (bytes 3225-3226)")
+        undecodable = [code for code in codes.values() if 0 < code < 17]
+        if undecodable:
+            raise UnsupportedSegyError(
+                f"{path}: sample format code {undecodable[0]} (bytes 3225-3226) is not one seis can decode",
+                f"supported codes: {', '.join(map(str, SAMPLE_FORMATS))}; re-export the file in one of them",
+            )
+        raise NotSegyError(
+            f"{path}: no valid sample format code in the binary header (bytes 3225-3226)",
+            "check that the file is SEG-Y (SU and SEG-D files are not)",
+        )
     if len(candidates) == 2 and int(np.frombuffer(binary, "<u4", 1, 96)[0]) == 0x01020304:
         return "<"
     return candidates[0]
@@ -153,7 +160,7 @@ def read_layout(path: Path) -> SegyLayout:
         if len(head) < TEXT_HEADER_SIZE + BINARY_HEADER_SIZE:
             raise NotSegyError(f"{path} is {size} bytes, too small to hold SEG-Y file headers (3600 bytes)")
         binary = head[TEXT_HEADER_SIZE:]
-        byte_order = _detect_byte_order(binary)
+        byte_order = _detect_byte_order(binary, path)
         fields = read_binary_header(binary, byte_order)
         n_extended = fields["num_extended_text_headers"] if fields["segy_revision"] >= 0x100 else 0
         if n_extended < 0:

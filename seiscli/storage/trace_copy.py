@@ -91,14 +91,20 @@ def copy_traces(copier: TraceCopier, chunks: tuple[int, ...], workers: int, prog
     blocks = enumerate(column_blocks(copier.geometry.trace_index.shape, chunks))
     per_block: dict[int, SummaryStats] = {}
     progress.start("ingesting traces", copier.geometry.live_count)
-    with ThreadPoolExecutor(workers) as pool, contextlib.closing(copier):
+    # The pool shuts down (running blocks finish) before the file closes.
+    with contextlib.closing(copier), ThreadPoolExecutor(workers) as pool:
         submit = lambda numbered: (numbered[0], pool.submit(copier, numbered[1]))  # noqa: E731
         pending = dict(map(submit, itertools.islice(blocks, workers + 1)))
-        while pending:
-            wait(pending.values(), return_when=FIRST_COMPLETED)
-            for number in [n for n, f in pending.items() if f.done()]:
-                per_block[number], n_traces = pending.pop(number).result()
-                progress.advance(n_traces)
-                pending.update(map(submit, itertools.islice(blocks, 1)))
+        try:
+            while pending:
+                wait(pending.values(), return_when=FIRST_COMPLETED)
+                for number in [n for n, f in pending.items() if f.done()]:
+                    per_block[number], n_traces = pending.pop(number).result()
+                    progress.advance(n_traces)
+                    pending.update(map(submit, itertools.islice(blocks, 1)))
+        except BaseException:  # interrupted or failed: queued blocks must not start
+            for future in pending.values():
+                future.cancel()
+            raise
     # Summed in block order, not completion order, so the statistics are the same bytes every run.
     return sum((per_block[n] for n in sorted(per_block)), SummaryStats())

@@ -191,6 +191,22 @@ class VolumeStore:
         return json.loads(raw) if isinstance(raw, str) else raw
 
 
+def drain_pending_writes() -> None:
+    """Wait for the writes zarr's I/O thread is still running.
+
+    An interrupt stops only the main thread's wait for a zarr write, not the write itself.
+    """
+    import asyncio
+
+    from zarr.core.sync import sync
+
+    async def _others_done() -> None:
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        await asyncio.gather(*others, return_exceptions=True)
+
+    sync(_others_done())
+
+
 def open_volume(path: Path) -> VolumeStore:
     """Open a volume store read-only, or explain why ``path`` is not one."""
     import zarr
