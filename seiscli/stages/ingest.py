@@ -59,8 +59,9 @@ def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progre
     dtype = np.dtype(layout.sample_format.stored)
     with atomic_output(cfg.out, cfg.overwrite, settle=drain_pending_writes) as tmp:
         coords = dict(zip(dims, geometry.coords + (samples,)))
-        group = create_volume(tmp, dims, coords, dtype, chunks, _compression(cfg.compression), attributes)
-        stats = copy_traces(TraceCopier(layout, geometry, group, dtype), chunks[:-1], cfg.workers, progress)
+        compression = _compression(cfg.compression)
+        group = create_volume(tmp, dims, coords, dtype, chunks, compression, attributes)
+        stats = copy_traces(TraceCopier(layout, geometry, group, tmp, compression), cfg.workers, progress)
         group["amplitude"].attrs["statsV1"] = stats.to_json()
         write_grid_arrays(group, dims, geometry.trace_index, geometry.cdp_x, geometry.cdp_y)
         write_file_headers(group, layout.text(), layout.binary)

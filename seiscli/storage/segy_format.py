@@ -92,12 +92,10 @@ class SegyLayout:
             samples = (self.byte_order + fmt.raw, (self.n_samples,))
         return np.dtype([("header", "V240"), ("samples", *samples)])
 
-    def read_traces(self, stream, indices: np.ndarray) -> np.ndarray:
-        """The traces at ``indices`` (sorted ascending), one read per contiguous run.
-
-        Plain reads, not a memory map, so the process holds only what it asked for.
-        """
-        records = np.empty(len(indices), self.trace_dtype())
+    def read_traces(self, stream, indices: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The traces at ``indices`` (sorted ascending), one read per contiguous run, into ``out``
+        when given. Plain reads, not a memory map, so the process holds only what it asked for."""
+        records = np.empty(len(indices), self.trace_dtype()) if out is None else out
         buffer = records.view(np.uint8).reshape(len(indices), self.trace_size)
         breaks = np.flatnonzero(np.diff(indices) != 1) + 1
         for run_start, run_end in zip(np.r_[0, breaks], np.r_[breaks, len(indices)]):

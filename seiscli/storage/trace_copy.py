@@ -7,10 +7,11 @@ overlap across cores. At most ``workers`` columns are in memory at once, whateve
 """
 
 import contextlib
-import ctypes
 import itertools
+import threading
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from seiscli.progress import Progress
 from seiscli.storage.segy_format import SegyLayout, decode_samples
 from seiscli.storage.segy_geometry import Geometry
 from seiscli.storage.segy_headers import STORED_HEADER_DTYPE, decode_trace_headers
-from seiscli.storage.volume import SummaryStats
+from seiscli.storage.volume import ChunkWriter, Compression, SummaryStats
 
 
 def column_blocks(grid_shape: tuple[int, ...], chunks: tuple[int, ...]) -> Iterator[tuple[slice, ...]]:
@@ -28,67 +29,66 @@ def column_blocks(grid_shape: tuple[int, ...], chunks: tuple[int, ...]) -> Itera
         yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(corner, chunks, grid_shape))
 
 
-def map_large_buffers_directly() -> None:
-    """Have glibc serve every buffer over 1 MiB from its own mapping, returned on free.
-
-    By default glibc raises that threshold to the largest buffer freed so far (up to 32 MiB),
-    after which block-sized buffers come from arenas that keep the memory: the peak then creeps
-    up with file size. A no-op where the C library is not glibc.
-    """
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
-    except (OSError, AttributeError):
-        pass
-
-
-READ_BYTES = 16 << 20  # traces read and decoded at a time inside a block: bounds memory
+READ_BYTES = 16 << 20  # traces read and decoded at a time inside a block
 
 
 class TraceCopier:
-    """Copies the traces of one column block from the file into the store."""
+    """Copies the traces of one column block from the file into the store.
 
-    def __init__(self, layout: SegyLayout, geometry: Geometry, group, dtype: np.dtype):
+    Each thread keeps its block and read buffers from one block to the next, so memory stays
+    flat whatever the file size and no time goes to faulting in fresh pages.
+    """
+
+    def __init__(self, layout: SegyLayout, geometry: Geometry, group, store_root: Path, compression: Compression):
         self.layout = layout
         self.geometry = geometry
         self.stream = open(layout.path, "rb")  # noqa: SIM115  (closed by close())
-        self.amplitude = group["amplitude"]
+        self.amplitude = ChunkWriter(group["amplitude"], store_root, compression)
         self.headers = group["headers"]
-        self.dtype = dtype
+        self.per_read = max(1, READ_BYTES // layout.trace_size)
+        self.local = threading.local()
+
+    def _buffers(self, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+        if not hasattr(self.local, "samples"):
+            cells = int(np.prod(self.amplitude.chunks[:-1]))
+            self.local.samples = np.empty((cells, self.layout.n_samples), self.amplitude.dtype)  # (I*X, S)
+            self.local.records = np.empty(self.per_read, self.layout.trace_dtype())
+        return self.local.samples[:n_cells], self.local.records
 
     def __call__(self, block: tuple[slice, ...]) -> tuple[SummaryStats, int]:
+        grid_shape = self.geometry.trace_index[block].shape
         index = self.geometry.trace_index[block].ravel()  # (I*X,) file position of each cell
         cells = np.flatnonzero(index >= 0)
-        if len(cells) == 0:
-            return SummaryStats(), 0  # a block with no traces stays the fill value
         cells = cells[np.argsort(index[cells], kind="stable")]  # read in file order
-        n_samples = self.layout.n_samples
-        samples = np.zeros((len(index), n_samples), self.dtype)  # (I*X, S)
+        samples, records = self._buffers(len(index))
+        if len(cells) < len(index):
+            samples[index < 0] = 0  # missing traces read as zeros
         headers = np.zeros(len(index), STORED_HEADER_DTYPE)
         stats = SummaryStats()
-        per_read = max(1, READ_BYTES // self.layout.trace_size)
-        for start in range(0, len(cells), per_read):
-            batch = cells[start : start + per_read]
-            records = self.layout.read_traces(self.stream, index[batch])
-            decoded = decode_samples(records["samples"], self.layout)  # (B, S)
+        for start in range(0, len(cells), self.per_read):
+            batch = cells[start : start + self.per_read]
+            raw = self.layout.read_traces(self.stream, index[batch], out=records[: len(batch)])
+            decoded = decode_samples(raw["samples"], self.layout)  # (B, S)
             stats = stats + SummaryStats.of(decoded)
             samples[batch] = decoded
-            headers[batch] = decode_trace_headers(records["header"], self.layout.byte_order)
-        grid_shape = self.geometry.trace_index[block].shape
-        samples = samples.reshape(grid_shape + (n_samples,))  # (I, X, S)
-        sample_chunk = self.amplitude.chunks[-1]
-        for k in range(0, n_samples, sample_chunk):  # one chunk at a time keeps encoding buffers small
-            self.amplitude[block + (slice(k, k + sample_chunk),)] = samples[..., k : k + sample_chunk]
+            headers[batch] = decode_trace_headers(raw["header"], self.layout.byte_order)
+        self._write_column(block, samples.reshape(grid_shape + (-1,)))
         self.headers[block] = headers.reshape(grid_shape)
         return stats, len(cells)
+
+    def _write_column(self, block: tuple[slice, ...], samples: np.ndarray) -> None:
+        chunks = self.amplitude.chunks
+        corner = tuple(s.start // c for s, c in zip(block, chunks))
+        for k in range(0, samples.shape[-1], chunks[-1]):
+            self.amplitude.write(corner + (k // chunks[-1],), samples[..., k : k + chunks[-1]])
 
     def close(self) -> None:
         self.stream.close()
 
 
-def copy_traces(copier: TraceCopier, chunks: tuple[int, ...], workers: int, progress: Progress) -> SummaryStats:
+def copy_traces(copier: TraceCopier, workers: int, progress: Progress) -> SummaryStats:
     """Run ``copier`` over every column block with ``workers`` threads; returns the statistics."""
-    map_large_buffers_directly()
-    blocks = enumerate(column_blocks(copier.geometry.trace_index.shape, chunks))
+    blocks = enumerate(column_blocks(copier.geometry.trace_index.shape, copier.amplitude.chunks[:-1]))
     per_block: dict[int, SummaryStats] = {}
     progress.start("ingesting traces", copier.geometry.live_count)
     # The pool shuts down (running blocks finish) before the file closes.
