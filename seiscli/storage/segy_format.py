@@ -203,9 +203,17 @@ def _native(raw: np.ndarray) -> np.ndarray:
     return native.view(raw.dtype.newbyteorder("="))
 
 
-def decode_samples(raw: np.ndarray, layout: SegyLayout) -> np.ndarray:
-    """Raw samples (..., n_samples) as read through ``trace_dtype`` to the stored dtype."""
+def decode_samples(raw: np.ndarray, layout: SegyLayout, out: np.ndarray | None = None) -> np.ndarray:
+    """Raw samples (..., n_samples) as read through ``trace_dtype`` to the stored dtype, into
+    ``out`` when given."""
     fmt = layout.sample_format
+    if out is not None:
+        if fmt.code not in _IBM_CODES and "int24" not in fmt.raw and np.dtype(fmt.raw) == out.dtype:  # byte swap only
+            width = f"u{out.dtype.itemsize}"
+            np.copyto(out.view(width), raw.view(layout.byte_order + width))
+        else:
+            out[...] = decode_samples(raw, layout)
+        return out
     if fmt.code in _IBM_CODES:
         return ibm_to_ieee(_native(raw))
     if fmt.raw in ("int24", "uint24"):

@@ -68,9 +68,11 @@ class TraceCopier:
         for start in range(0, len(cells), self.per_read):
             batch = cells[start : start + self.per_read]
             raw = self.layout.read_traces(self.stream, index[batch], out=records[: len(batch)])
-            decoded = decode_samples(raw["samples"], self.layout)  # (B, S)
+            if batch[-1] - batch[0] == len(batch) - 1:  # consecutive cells: decode in place
+                decoded = decode_samples(raw["samples"], self.layout, out=samples[batch[0] : batch[-1] + 1])
+            else:
+                decoded = samples[batch] = decode_samples(raw["samples"], self.layout)  # (B, S)
             stats = stats + SummaryStats.of(decoded)
-            samples[batch] = decoded
             headers[batch] = decode_trace_headers(raw["header"], self.layout.byte_order)
         self._write_column(block, samples.reshape(grid_shape + (-1,)))
         self.headers[block] = headers.reshape(grid_shape)
