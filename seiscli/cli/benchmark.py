@@ -5,27 +5,23 @@ from typing import Annotated
 
 import typer
 
-from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, QuietOpt, VerboseOpt
+from seiscli.cli._options import with_common_options
 from seiscli.cli._runner import Common, resolve_config, run_command
 
 benchmark_app = typer.Typer(help="Measure seis side by side with the tools it replaces.", no_args_is_help=True)
 
 
 @benchmark_app.command("ingest")
+@with_common_options
 def ingest_benchmark(
+    common: Common,
     size: Annotated[str | None, typer.Option(help="Size of the generated SEG-Y file (default 1GiB).")] = None,
     samples: Annotated[int | None, typer.Option(help="Samples per trace (default 1500).")] = None,
     contenders: Annotated[str | None, typer.Option(help="Comma-separated: seis,mdio,segyio (default all).")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Folder for the temporary files (default: system temp).")] = None,
     keep: Annotated[bool | None, typer.Option(help="Keep the generated files.")] = None,
-    json_: JsonOpt = False,
-    config: ConfigOpt = None,
-    verbose: VerboseOpt = 0,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Time seis ingest against MDIO's segy_to_mdio and a raw segyio read: MB/s, ratios, peak memory."""
-    common = Common(json_, config, verbose, quiet, debug)
     flags = dict(size=size, samples=samples, contenders=contenders, workdir=workdir, keep=keep)
 
     def stage(progress):
@@ -40,7 +36,7 @@ def ingest_benchmark(
         payload = {"file_mb": result.file_mb, "grid": result.grid, "rows": []}
         for row in result.rows:
             vs_mdio, vs_segyio = result.ratio(row.name, "mdio"), result.ratio(row.name, "segyio")
-            fmt = lambda r: f"{r:7.2f}x" if r else "      -"  # noqa: E731
+            fmt = lambda r: f"{r:7.2f}x" if r else "      -"
             status = "" if row.ok else f"  FAILED: {row.note}"
             lines.append(f"{row.name:<10} {row.seconds:8.2f} {row.mb_per_s:8.1f} {row.peak_mb:8.0f} "
                          f"{fmt(vs_mdio)} {fmt(vs_segyio)}{status}")  # fmt: skip

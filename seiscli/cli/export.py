@@ -5,22 +5,18 @@ from typing import Annotated
 
 import typer
 
-from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, OverwriteOpt, QuietOpt, VerboseOpt
+from seiscli.cli._options import OverwriteOpt, with_common_options
 from seiscli.cli._runner import Common, resolve_config, run_command
 
 
+@with_common_options
 def export(
+    common: Common,
     source: Annotated[Path, typer.Argument(help="Volume store to export.")],
     out: Annotated[Path, typer.Argument(help="SEG-Y file to write.")],
     overwrite: OverwriteOpt = None,
-    json_: JsonOpt = False,
-    config: ConfigOpt = None,
-    verbose: VerboseOpt = 0,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Write a volume store back to SEG-Y in its original format, headers and trace order."""
-    common = Common(json_, config, verbose, quiet, debug)
     flags = dict(source=source, out=out, overwrite=overwrite)
 
     def stage(progress):

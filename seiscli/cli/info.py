@@ -5,20 +5,16 @@ from typing import Annotated, Any
 
 import typer
 
-from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, QuietOpt, VerboseOpt
+from seiscli.cli._options import with_common_options
 from seiscli.cli._runner import Common, run_command
 
 
+@with_common_options
 def info(
+    common: Common,
     path: Annotated[Path, typer.Argument(help="Artifact to describe: a volume store or a SEG-Y file.")],
-    json_: JsonOpt = False,
-    config: ConfigOpt = None,
-    verbose: VerboseOpt = 0,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Describe an artifact: geometry, traces, storage, statistics and provenance."""
-    common = Common(json_, config, verbose, quiet, debug)
 
     def stage(progress):
         from seiscli.stages.info import run_info
@@ -34,9 +30,12 @@ def format_facts(facts: dict[str, Any]) -> str:
 
 
 def format_segy(facts: dict[str, Any]) -> str:
-    lines = [f"{facts['path']}: SEG-Y, {facts['traces']} traces x {facts['samples_per_trace']} samples "
-             f"@ {facts['sample_interval'] / 1000:g} ms (or m), {facts['sample_format_name']} (format {facts['sample_format']}), "
-             f"{facts['byte_order']}-endian, {facts['text_encoding']} text header"]  # fmt: skip
+    interval = facts["sample_interval"] / 1000
+    lines = [
+        f"{facts['path']}: SEG-Y, {facts['traces']} traces x {facts['samples_per_trace']} samples @ {interval:g} "
+        f"ms (or m), {facts['sample_format_name']} (format {facts['sample_format']}), "
+        f"{facts['byte_order']}-endian, {facts['text_encoding']} text header"
+    ]
     grid = facts["grid"]
     if "error" in grid:
         lines.append(f"  grid       none with the default header bytes: {grid['error']}")

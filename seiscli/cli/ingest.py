@@ -5,31 +5,29 @@ from typing import Annotated
 
 import typer
 
-from seiscli.cli._options import ConfigOpt, DebugOpt, JsonOpt, OverwriteOpt, QuietOpt, VerboseOpt
+from seiscli.cli._options import OverwriteOpt, with_common_options
 from seiscli.cli._runner import Common, command_line, resolve_config, run_command
 
 
+HEADER_HELP = (
+    "Trace header keys as NAME=BYTE[:TYPE],... "
+    "(defaults inline=189,crossline=193,cdp_x=181,cdp_y=185; cdp=BYTE makes a 2D line)."
+)
+
+
+@with_common_options
 def ingest(
+    common: Common,
     segy: Annotated[Path, typer.Argument(help="SEG-Y file to read.")],
     out: Annotated[Path, typer.Argument(help="Volume store (MDIO v1, Zarr v3) to write.")],
-    header: Annotated[
-        str | None,
-        typer.Option(help="Trace header keys as NAME=BYTE[:TYPE],... "
-                     "(defaults inline=189,crossline=193,cdp_x=181,cdp_y=185; cdp=BYTE makes a 2D line)."),
-    ] = None,  # fmt: skip
+    header: Annotated[str | None, typer.Option(help=HEADER_HELP)] = None,
     domain: Annotated[str | None, typer.Option(help="time or depth (default: from the text header).")] = None,
     chunks: Annotated[str | None, typer.Option(help="Chunk shape, e.g. 128,128,128 (3D) or 1024,1024 (2D).")] = None,
     compression: Annotated[str | None, typer.Option(help="lossless (default), lossy:TOLERANCE (ZFP) or none.")] = None,
     workers: Annotated[int | None, typer.Option(help="Threads that decode and compress (default 2).")] = None,
     overwrite: OverwriteOpt = None,
-    json_: JsonOpt = False,
-    config: ConfigOpt = None,
-    verbose: VerboseOpt = 0,
-    quiet: QuietOpt = False,
-    debug: DebugOpt = False,
 ) -> None:
     """Convert a SEG-Y file into an MDIO v1 volume store, keeping every header."""
-    common = Common(json_, config, verbose, quiet, debug)
     flags = dict(segy=segy, out=out, header=header, domain=domain, chunks=chunks,
                  compression=compression, workers=workers, overwrite=overwrite)  # fmt: skip
 

@@ -58,5 +58,9 @@ def resolve(model: type[M], *layers: dict[str, Any]) -> M:
         option = "--" + where.replace("_", "-")
         message = first["msg"].removeprefix("Value error, ")
         more = len(exc.errors()) - 1
-        hint = f"fix this option ({more} more problem(s) after it); see seis <command> --help" if more else "see seis <command> --help"
+        hint = (
+            f"fix this option ({more} more problem(s) after it); see seis <command> --help"
+            if more
+            else "see seis <command> --help"
+        )
         raise ConfigError(f"{option}: {message}", hint) from exc

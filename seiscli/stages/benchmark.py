@@ -65,7 +65,16 @@ def run_ingest_benchmark(cfg: IngestBenchmarkConfig, progress: Progress | None =
                 continue
             warm_page_cache(segy)
             m = measure(commands[name])
-            rows.append(Row(name, m.seconds, size / 1e6 / m.seconds, m.peak_rss_bytes / 1e6, m.returncode == 0, m.stderr_tail if m.returncode else ""))
+            rows.append(
+                Row(
+                    name,
+                    m.seconds,
+                    size / 1e6 / m.seconds,
+                    m.peak_rss_bytes / 1e6,
+                    m.returncode == 0,
+                    m.stderr_tail if m.returncode else "",
+                )
+            )
             progress.advance()
         return IngestBenchmark(size / 1e6, (inlines, crosslines, cfg.samples), rows, warnings)
     finally:

@@ -55,7 +55,9 @@ def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progre
     samples, warnings = sample_axis(layout)
     dims = geometry.dims + (domain,)
     chunks = _chunks(cfg.chunks, len(dims))
-    attributes = {"seis": {"provenance": make_provenance(command, cfg, [cfg.segy]), "segy": segy_attributes(layout, geometry)}}
+    attributes = {
+        "seis": {"provenance": make_provenance(command, cfg, [cfg.segy]), "segy": segy_attributes(layout, geometry)}
+    }
     dtype = np.dtype(layout.sample_format.stored)
     with atomic_output(cfg.out, cfg.overwrite, settle=drain_pending_writes) as tmp:
         coords = dict(zip(dims, geometry.coords + (samples,)))
@@ -68,7 +70,9 @@ def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progre
     shape = tuple(len(c) for c in coords.values())
     live = geometry.live_count
     elapsed = time.perf_counter() - started
-    return IngestResult(cfg.out, dims, shape, live, geometry.trace_index.size - live, os.path.getsize(cfg.segy), elapsed, warnings)
+    return IngestResult(
+        cfg.out, dims, shape, live, geometry.trace_index.size - live, os.path.getsize(cfg.segy), elapsed, warnings
+    )
 
 
 def detect_domain(text_header: str) -> str:

@@ -73,7 +73,7 @@ class SegyLayout:
     @property
     def text_is_ebcdic(self) -> bool:
         raw = self.text_header[:TEXT_HEADER_SIZE]
-        readable = lambda text: sum(c.isalnum() or c == " " for c in text)  # noqa: E731
+        readable = lambda text: sum(c.isalnum() or c == " " for c in text)
         return readable(raw.decode("cp500")) > readable(raw.decode("latin-1"))
 
     def text(self) -> str:

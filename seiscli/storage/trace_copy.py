@@ -95,7 +95,7 @@ def copy_traces(copier: TraceCopier, workers: int, progress: Progress) -> Summar
     progress.start("ingesting traces", copier.geometry.live_count)
     # The pool shuts down (running blocks finish) before the file closes.
     with contextlib.closing(copier), ThreadPoolExecutor(workers) as pool:
-        submit = lambda numbered: (numbered[0], pool.submit(copier, numbered[1]))  # noqa: E731
+        submit = lambda numbered: (numbered[0], pool.submit(copier, numbered[1]))
         pending = dict(map(submit, itertools.islice(blocks, workers + 1)))
         try:
             while pending:

@@ -275,7 +275,9 @@ def open_volume(path: Path) -> VolumeStore:
             warnings.simplefilter("ignore")
             group = zarr.open_group(path, mode="r", zarr_format=3)
     except Exception as exc:  # zarr raises several types for "not a group"
-        raise NotAnArtifactError(f"{path} is not a Zarr v3 store", "give a volume store written by seis ingest") from exc
+        raise NotAnArtifactError(
+            f"{path} is not a Zarr v3 store", "give a volume store written by seis ingest"
+        ) from exc
     if "amplitude" not in group or "apiVersion" not in group.attrs:
         raise NotAnArtifactError(f"{path} is a Zarr store but not a volume store (no MDIO amplitude variable)")
     return VolumeStore(path, group)

@@ -96,9 +96,7 @@ def leftovers(folder: Path, out: Path) -> list[str]:
 
 
 @pytest.mark.parametrize(("build", "options", "error", "words", "hint"), CASES)
-def test_bad_input_is_a_typed_one_line_error_and_writes_nothing(
-    build, options, error, words, hint, segy_dir, tmp_path
-):
+def test_bad_input_is_a_typed_one_line_error_and_writes_nothing(build, options, error, words, hint, segy_dir, tmp_path):
     segy, out = tmp_path / "input.sgy", tmp_path / "out.mdio"
     if (data := build(segy_dir)) is not None:
         segy.write_bytes(data)
