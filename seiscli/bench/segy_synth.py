@@ -4,22 +4,26 @@ from pathlib import Path
 
 import numpy as np
 
+from seiscli.storage.ibm import ieee_to_ibm
 from seiscli.storage.segy_headers import STORED_HEADER_DTYPE, encode_trace_headers
 
 BLOCK_TRACES = 4096  # traces generated per write: bounds the generator's memory
 
 
-def _text_header() -> bytes:
-    lines = ["C 1 SYNTHETIC POST-STACK CUBE WRITTEN BY seis benchmark ingest", "C 2 IEEE FLOAT, TIME DOMAIN"]
+SAMPLE_CODES = {"ieee": 5, "ibm": 1}
+
+
+def _text_header(sample_format: str) -> bytes:
+    lines = ["C 1 SYNTHETIC POST-STACK CUBE WRITTEN BY seis benchmark ingest", f"C 2 {sample_format.upper()} FLOAT"]
     lines += [f"C{n:2d}" for n in range(3, 41)]
     return "".join(line.ljust(80) for line in lines).encode("cp500")
 
 
-def _binary_header(n_samples: int, interval_us: int) -> bytes:
+def _binary_header(n_samples: int, interval_us: int, code: int) -> bytes:
     binary = np.zeros(200, ">i2")  # 400 bytes
     binary[8] = interval_us  # bytes 17-18
     binary[10] = n_samples  # bytes 21-22
-    binary[12] = 5  # bytes 25-26: IEEE float
+    binary[12] = code  # bytes 25-26: sample format
     binary[150] = 0x0100  # bytes 301-302: revision 1
     binary[151] = 1  # bytes 303-304: fixed-length traces
     return binary.tobytes()
@@ -31,15 +35,17 @@ def grid_for_size(size_bytes: int, n_samples: int, crosslines: int = 500) -> tup
     return max(1, -(-traces // crosslines)), min(crosslines, traces)
 
 
-def write_benchmark_segy(path: Path, inlines: int, crosslines: int, n_samples: int, seed: int = 0) -> int:
-    """Write the cube, inline-sorted, big-endian IEEE floats; returns the file size."""
+def write_benchmark_segy(
+    path: Path, inlines: int, crosslines: int, n_samples: int, sample_format: str = "ieee", seed: int = 0
+) -> int:
+    """Write the cube, inline-sorted, big-endian IEEE or IBM floats; returns the file size."""
     rng = np.random.default_rng(seed)
     t = np.arange(n_samples, dtype=np.float32)
     layers = np.sin(t / 7.0) * np.exp(-t / (4.0 * n_samples))  # (S,) a decaying reflectivity pattern
     n_traces = inlines * crosslines
-    dtype = np.dtype([("header", "V240"), ("samples", ">f4", (n_samples,))])
+    dtype = np.dtype([("header", "V240"), ("samples", ">f4" if sample_format == "ieee" else ">u4", (n_samples,))])
     with open(path, "wb") as stream:
-        stream.write(_text_header() + _binary_header(n_samples, 4000))
+        stream.write(_text_header(sample_format) + _binary_header(n_samples, 4000, SAMPLE_CODES[sample_format]))
         for start in range(0, n_traces, BLOCK_TRACES):
             number = np.arange(start, min(start + BLOCK_TRACES, n_traces))  # (B,)
             il, xl = 1000 + number // crosslines, 2000 + number % crosslines
@@ -53,6 +59,7 @@ def write_benchmark_segy(path: Path, inlines: int, crosslines: int, n_samples: i
             records["header"] = encode_trace_headers(headers, ">")
             shift = (il % 17)[:, None]  # (B, 1) gentle structure across inlines
             noise = rng.standard_normal((len(number), n_samples), dtype=np.float32)  # (B, S)
-            records["samples"] = np.roll(layers, 1)[None, :] * 1000 + 50 * noise + shift
+            samples = np.roll(layers, 1)[None, :] * 1000 + 50 * noise + shift  # (B, S)
+            records["samples"] = samples if sample_format == "ieee" else ieee_to_ibm(samples)
             records.tofile(stream)
     return path.stat().st_size

@@ -2,6 +2,7 @@
 
 import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import PositiveInt, field_validator
 
@@ -25,6 +26,7 @@ class IngestBenchmarkConfig(StrictModel):
 
     size: int = 1024**3
     samples: PositiveInt = 1500
+    format: Literal["ieee", "ibm"] = "ieee"
     workdir: Path | None = None
     contenders: tuple[str, ...] = CONTENDERS
     keep: bool = False

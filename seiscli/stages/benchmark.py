@@ -25,6 +25,7 @@ class Row:
 
 @dataclass
 class IngestBenchmark:
+    sample_format: str
     file_mb: float
     grid: tuple[int, int, int]
     rows: list[Row]
@@ -55,7 +56,7 @@ def run_ingest_benchmark(cfg: IngestBenchmarkConfig, progress: Progress | None =
         inlines, crosslines = grid_for_size(cfg.size, cfg.samples)
         segy = work / "bench.sgy"
         progress.log(f"writing a {inlines} x {crosslines} x {cfg.samples} SEG-Y file")
-        size = write_benchmark_segy(segy, inlines, crosslines, cfg.samples)
+        size = write_benchmark_segy(segy, inlines, crosslines, cfg.samples, cfg.format)
         rows = []
         commands = _commands(segy, work)
         progress.start("running contenders", len(cfg.contenders))
@@ -76,7 +77,7 @@ def run_ingest_benchmark(cfg: IngestBenchmarkConfig, progress: Progress | None =
                 )
             )
             progress.advance()
-        return IngestBenchmark(size / 1e6, (inlines, crosslines, cfg.samples), rows, warnings)
+        return IngestBenchmark(cfg.format, size / 1e6, (inlines, crosslines, cfg.samples), rows, warnings)
     finally:
         if cfg.keep:
             warnings.append(f"files kept in {work}")

@@ -207,15 +207,15 @@ def decode_samples(raw: np.ndarray, layout: SegyLayout, out: np.ndarray | None =
     """Raw samples (..., n_samples) as read through ``trace_dtype`` to the stored dtype, into
     ``out`` when given."""
     fmt = layout.sample_format
+    if fmt.code in _IBM_CODES:
+        return ibm_to_ieee(raw, out)
     if out is not None:
-        if fmt.code not in _IBM_CODES and "int24" not in fmt.raw and np.dtype(fmt.raw) == out.dtype:  # byte swap only
+        if "int24" not in fmt.raw and np.dtype(fmt.raw) == out.dtype:  # a byte swap only
             width = f"u{out.dtype.itemsize}"
             np.copyto(out.view(width), raw.view(layout.byte_order + width))
         else:
             out[...] = decode_samples(raw, layout)
         return out
-    if fmt.code in _IBM_CODES:
-        return ibm_to_ieee(_native(raw))
     if fmt.raw in ("int24", "uint24"):
         bytes3 = raw.astype(np.int32)
         ordered = bytes3 if layout.byte_order == ">" else bytes3[..., ::-1]
