@@ -1,6 +1,7 @@
 """The one place seis reads its environment: ``SEIS_*`` variables."""
 
 import os
+from datetime import UTC, datetime
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +18,14 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_false(cls, value: object) -> object:
         return False if value == "" else value
+
+
+def reproducible_time() -> datetime | None:
+    """The time to record in artifacts when ``SOURCE_DATE_EPOCH`` asks for reproducible output."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None or not epoch.strip().isdigit():
+        return None
+    return datetime.fromtimestamp(int(epoch), UTC)
 
 
 def command_env(command: str, fields: list[str]) -> dict[str, str]:

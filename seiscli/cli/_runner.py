@@ -28,9 +28,12 @@ class Common:
     debug: bool = False
 
 
-def command_line() -> str:
-    """The command as the user typed it, for provenance."""
-    return shlex.join(["seis", *sys.argv[1:]])
+def invocation():
+    """The command as the user typed it, and the time to record, for provenance."""
+    from seiscli.settings import reproducible_time
+    from seiscli.storage.provenance import Invocation
+
+    return Invocation(shlex.join(["seis", *sys.argv[1:]]), reproducible_time())
 
 
 def resolve_config(model: type, command: str, common: Common, flags: dict[str, Any]):

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from seiscli.cli._options import OverwriteOpt, with_common_options
-from seiscli.cli._runner import Common, command_line, resolve_config, run_command
+from seiscli.cli._runner import Common, invocation, resolve_config, run_command
 
 
 HEADER_HELP = (
@@ -35,7 +35,7 @@ def ingest(
         from seiscli.config.ingest import IngestConfig
         from seiscli.stages.ingest import run_ingest
 
-        return run_ingest(resolve_config(IngestConfig, "ingest", common, flags), command_line(), progress)
+        return run_ingest(resolve_config(IngestConfig, "ingest", common, flags), invocation(), progress)
 
     def report(r):
         payload = {"path": str(r.path), "dims": r.dims, "shape": r.shape, "live_traces": r.live_traces,

@@ -12,7 +12,7 @@ from seiscli.config.ingest import IngestConfig
 from seiscli.errors import ConfigError
 from seiscli.progress import Progress, SilentProgress
 from seiscli.storage.atomic import atomic_output, check_writable
-from seiscli.storage.provenance import make_provenance
+from seiscli.storage.provenance import Invocation, make_provenance
 from seiscli.storage.segy_format import SegyLayout, read_layout
 from seiscli.storage.segy_geometry import Geometry, HeaderKey, build_geometry
 from seiscli.storage.trace_copy import TraceCopier, copy_traces
@@ -43,7 +43,9 @@ class IngestResult:
         return self.input_bytes / 1e6 / max(self.seconds, 1e-9)
 
 
-def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progress | None = None) -> IngestResult:
+def run_ingest(
+    cfg: IngestConfig, invocation: Invocation | None = None, progress: Progress | None = None
+) -> IngestResult:
     """Scan the file's geometry, then stream its traces into a new volume store."""
     progress = progress or SilentProgress()
     started = time.perf_counter()
@@ -56,7 +58,10 @@ def run_ingest(cfg: IngestConfig, command: str = "seis ingest", progress: Progre
     dims = geometry.dims + (domain,)
     chunks = _chunks(cfg.chunks, len(dims))
     attributes = {
-        "seis": {"provenance": make_provenance(command, cfg, [cfg.segy]), "segy": segy_attributes(layout, geometry)}
+        "seis": {
+            "provenance": make_provenance(invocation or Invocation("seis ingest"), cfg, [cfg.segy]),
+            "segy": segy_attributes(layout, geometry),
+        }
     }
     dtype = np.dtype(layout.sample_format.stored)
     with atomic_output(cfg.out, cfg.overwrite, settle=drain_pending_writes) as tmp:

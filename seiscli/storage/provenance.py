@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,13 +29,27 @@ def fingerprint(path: Path) -> str:
     return "sha256-edges:" + digest.hexdigest()
 
 
-def make_provenance(command: str, config: BaseModel, inputs: list[Path], seed: int | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Invocation:
+    """Who asked: the command line, and the time to record (fixed by SOURCE_DATE_EPOCH for
+    reproducible artifacts)."""
+
+    command: str
+    created_on: datetime | None = None
+
+    def timestamp(self) -> str:
+        return (self.created_on or datetime.now(UTC)).isoformat(timespec="seconds")
+
+
+def make_provenance(
+    invocation: Invocation, config: BaseModel, inputs: list[Path], seed: int | None = None
+) -> dict[str, Any]:
     """The provenance block stored in an artifact's attributes."""
     return {
         "seisVersion": __version__,
-        "command": command,
+        "command": invocation.command,
         "config": config.model_dump(mode="json"),
         "seed": seed,
         "inputs": [{"path": os.path.abspath(p), "fingerprint": fingerprint(p)} for p in inputs],
-        "createdOn": datetime.now(UTC).isoformat(timespec="seconds"),
+        "createdOn": invocation.timestamp(),
     }
