@@ -8,7 +8,6 @@ import typer
 from seiscli.cli._options import OverwriteOpt, with_common_options
 from seiscli.cli._runner import Common, invocation, resolve_config, run_command
 
-
 HEADER_HELP = (
     "Trace header keys as NAME=BYTE[:TYPE],... "
     "(defaults inline=189,crossline=193,cdp_x=181,cdp_y=185; cdp=BYTE makes a 2D line)."
