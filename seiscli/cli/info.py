@@ -26,7 +26,48 @@ def info(
 
 def format_facts(facts: dict[str, Any]) -> str:
     """The human summary of ``seis info``."""
-    return format_segy(facts) if facts["kind"] == "segy" else format_volume(facts)
+    formats = {"segy": format_segy, "labels": format_labels, "dataset": format_dataset, "synth": format_synth}
+    return formats.get(facts["kind"], format_volume)(facts)
+
+
+def _made_by(facts: dict[str, Any]) -> list[str]:
+    prov = facts.get("provenance")
+    return [f"  made by    {prov['command']} (seis {prov['seisVersion']}, {prov['createdOn']})"] if prov else []
+
+
+def format_labels(facts: dict[str, Any]) -> str:
+    dims = " x ".join(f"{n} {d}" for d, n in facts["dims"].items())
+    lines = [f"{facts['path']}: label store, {dims}"]
+    for task, entry in facts["variables"].items():
+        if "classes" in entry:
+            classes = ", ".join(f"{name} {count}" for name, count in entry["classes"].items())
+            lines.append(f"  {task:<10} {entry['dtype']}: {classes}")
+        else:
+            lines.append(
+                f"  {task:<10} {entry['dtype']} {entry['min']:.6g} .. {entry['max']:.6g} {entry['units'] or ''}"
+            )
+    return "\n".join(lines + _made_by(facts))
+
+
+def format_dataset(facts: dict[str, Any]) -> str:
+    splits = ", ".join(f"{name} {count}" for name, count in facts["splits"].items())
+    lines = [
+        f"{facts['path']}: dataset store for {facts['task']}, {facts['samples']} samples ({splits})",
+        f"  x          {facts['x']['shape']} {facts['x']['dtype']}",
+        f"  y          {facts['y']['shape']} {facts['y']['dtype']}",
+        f"  normalize  {facts['normalization']}",
+    ]
+    if facts["class_names"]:
+        lines.append(f"  classes    {', '.join(facts['class_names'])}")
+    return "\n".join(lines + _made_by(facts))
+
+
+def format_synth(facts: dict[str, Any]) -> str:
+    lines = [f"{facts['path']}: seis synth {facts['made']} folder, {facts['count']} item(s)"]
+    lines += [f"  {name}" for name in facts["files"][:12]]
+    if len(facts["files"]) > 12:
+        lines.append(f"  ... and {len(facts['files']) - 12} more")
+    return "\n".join(lines + _made_by(facts))
 
 
 def format_segy(facts: dict[str, Any]) -> str:
@@ -66,6 +107,4 @@ def format_volume(facts: dict[str, Any]) -> str:
     if segy := facts["segy"]:
         lines.append(f"  from SEG-Y {segy.get('sampleFormatName')} (format {segy.get('sampleFormat')}), "
                      f"{segy.get('byteOrder')}-endian, {segy.get('textEncoding')} text header")  # fmt: skip
-    if prov := facts["provenance"]:
-        lines.append(f"  made by    {prov['command']} (seis {prov['seisVersion']}, {prov['createdOn']})")
-    return "\n".join(lines)
+    return "\n".join(lines + _made_by(facts))

@@ -1,20 +1,89 @@
 """``seis info PATH``: what an artifact holds, as one dictionary."""
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from seiscli.errors import GeometryError
+from seiscli.synth import MANIFEST
+from seiscli.storage.dataset import DatasetStore, open_dataset
+from seiscli.storage.labels import LabelStore, open_labels
 from seiscli.storage.segy_format import SegyLayout, read_layout
 from seiscli.storage.segy_geometry import HeaderKey, build_geometry
 from seiscli.storage.volume import VolumeStore, open_volume
 
 
 def run_info(path: Path) -> dict[str, Any]:
-    """Describe the artifact at ``path``: a volume store, or a SEG-Y file about to be ingested."""
+    """Describe the artifact at ``path``: a SEG-Y file, a volume, label or dataset store, or a
+    folder made by ``seis synth``."""
     if path.is_file():
         return describe_segy(read_layout(path))
+    if (path / MANIFEST).is_file():
+        return describe_synth(path)
+    kind = _zarr_kind(path)
+    if kind == "labels":
+        return describe_labels(open_labels(path))
+    if kind == "dataset":
+        return describe_dataset(open_dataset(path))
     return describe_volume(open_volume(path))
+
+
+def _zarr_kind(path: Path) -> str | None:
+    """``seis.kind`` from a Zarr group's metadata, read without opening it as a store."""
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return meta.get("attributes", {}).get("seis", {}).get("kind")
+
+
+def describe_synth(path: Path) -> dict[str, Any]:
+    manifest = json.loads((path / MANIFEST).read_text())
+    return {"kind": "synth", "path": str(path), "made": manifest["kind"], "count": manifest["count"],
+            "files": manifest["files"], "facts": manifest["facts"], "provenance": manifest["provenance"]}  # fmt: skip
+
+
+def describe_labels(store: LabelStore) -> dict[str, Any]:
+    variables = {}
+    for task in store.tasks:
+        array = store.group[task]
+        names = store.class_names(task)
+        entry: dict[str, Any] = {"dtype": str(array.dtype), "chunks": list(array.chunks)}
+        if names:
+            counts = np.bincount(array[...].ravel(), minlength=len(names))
+            entry["classes"] = {name: int(n) for name, n in zip(names, counts)}
+        else:
+            values = array[...]
+            entry.update(units=array.attrs.get("units"), min=float(values.min()), max=float(values.max()))
+        variables[task] = entry
+    return {
+        "kind": "labels",
+        "path": str(store.path),
+        "dims": {d: len(store.coords(d)) for d in store.dims},
+        "coordinates": {d: _axis_summary(store.coords(d)) for d in store.dims},
+        "variables": variables,
+        "provenance": store.attrs.get("provenance"),
+    }
+
+
+def describe_dataset(store: DatasetStore) -> dict[str, Any]:
+    attrs = store.attrs
+    return {
+        "kind": "dataset",
+        "path": str(store.path),
+        "task": attrs["task"],
+        "samples": len(store),
+        "x": {"shape": list(store.x.shape), "dtype": str(store.x.dtype)},
+        "y": {"shape": list(store.y.shape), "dtype": str(store.y.dtype)},
+        "splits": store.split_counts(),
+        "class_names": attrs.get("classNames"),
+        "normalization": attrs.get("normalization"),
+        "sources": attrs.get("sources"),
+        "provenance": attrs.get("provenance"),
+    }
 
 
 def describe_segy(layout: SegyLayout) -> dict[str, Any]:

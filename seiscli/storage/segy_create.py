@@ -37,7 +37,9 @@ class NewSegy:
                  text: list[str] | None = None, delay_ms: int = 0):  # fmt: skip
         self.n_samples, self.interval_us, self.delay_ms = n_samples, interval_us, delay_ms
         self.sample_format = sample_format
-        self.dtype = np.dtype([("header", "V240"), ("samples", ">f4" if sample_format == "ieee" else ">u4", (n_samples,))])
+        self.dtype = np.dtype(
+            [("header", "V240"), ("samples", ">f4" if sample_format == "ieee" else ">u4", (n_samples,))]
+        )
         self.stream = open(path, "wb")  # noqa: SIM115  (closed by __exit__)
         self.stream.write(text_header(text or []) + binary_header(n_samples, interval_us, SAMPLE_CODES[sample_format]))
         self.written = 0

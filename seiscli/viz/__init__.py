@@ -1,0 +1,1 @@
+"""Pictures of artifacts (matplotlib, imported only when a picture is asked for)."""
