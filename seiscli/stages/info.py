@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from seiscli.errors import GeometryError
-from seiscli.synth import MANIFEST
 from seiscli.storage.dataset import DatasetStore, open_dataset
 from seiscli.storage.labels import LabelStore, open_labels
 from seiscli.storage.segy_format import SegyLayout, read_layout
 from seiscli.storage.segy_geometry import HeaderKey, build_geometry
 from seiscli.storage.volume import VolumeStore, open_volume
+from seiscli.synth import MANIFEST
 
 
 def run_info(path: Path) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from seiscli.synth import MANIFEST
 from seiscli.synth.jobs import fwi_job, geology_job, single_threaded_torch
 from seiscli.synth.parallel import ordered_map
 
-
 FWI_BATCH = 4  # velocity models per job
 
 
