@@ -76,8 +76,9 @@ def _make_fwi(cfg: SynthConfig, seeds, folder: Path, attributes: dict, progress:
     families = [FWI_FAMILIES[i % len(FWI_FAMILIES)] if cfg.family == "all" else cfg.family for i in range(cfg.count)]
     acquisition = {"n_shots": cfg.shots, "n_receivers": cfg.receivers, "n_time": cfg.time_samples,
                    "peak_frequency": cfg.frequency}  # fmt: skip
+    # float32: shot gathers span ~7 decades of amplitude, beyond float16's range
     layout = DatasetLayout("velocity", cfg.count, (cfg.shots, cfg.time_samples, cfg.receivers), (1, *grid),
-                           sources=["velocity.labels.zarr"])  # fmt: skip
+                           x_dtype="float32", sources=["velocity.labels.zarr"])  # fmt: skip
     split_rng = np.random.default_rng(np.random.SeedSequence(cfg.seed).spawn(cfg.count + 1)[-1])
     dataset = create_dataset_store(folder / "dataset.zarr", layout, {**attributes, "normalization": {"method": "none"},
                                    "acquisition": acquisition, "families": families})  # fmt: skip

@@ -2,14 +2,17 @@
 
 Layout::
 
-    x         (N, C, H, W) or (N, C, D, H, W)   inputs
-    y         (N, ...)                          targets: class ids or values
+    x         (N, C, H, W) or (N, C, D, H, W)   inputs (float16 by default)
+    y         (N, ...)                          targets: class ids or values (absent when unlabelled)
     split     (N,) uint8                        index into attrs ``splits`` (train / val / test)
     source    (N,) int32                        index into attrs ``sources`` (the store a sample came from)
     position  (N, K) int32                      where in its source: model index, or axis + corner
 
 Root attributes (``seis``): kind "dataset", task, class names, patch geometry, normalization
 (method + statistics), sources, provenance — every checkpoint trained on it carries them forward.
+
+``x`` and ``y`` have one chunk per sample (a random read decodes one sample) grouped into shards of
+a few MiB (few files, large reads on object storage).
 """
 
 import warnings
@@ -22,7 +25,7 @@ import numpy as np
 from seiscli.errors import NotAnArtifactError
 
 SPLITS = ("train", "val", "test")
-_CHUNK_BYTES = 4 << 20  # samples per chunk: about 4 MiB of inputs
+_SHARD_BYTES = 4 << 20  # samples per shard: about 4 MiB of inputs
 
 
 @dataclass(frozen=True)
@@ -32,15 +35,17 @@ class DatasetLayout:
     task: str
     n_samples: int
     x_shape: tuple[int, ...]  # one sample: (C, H, W) or (C, D, H, W)
-    y_shape: tuple[int, ...]
+    y_shape: tuple[int, ...] | None  # None: unlabelled (pretraining)
     y_dtype: str = "float32"
+    x_dtype: str = "float16"
     position_width: int = 1
     class_names: list[str] | None = None
     sources: list[str] = field(default_factory=list)
 
     def attributes(self) -> dict[str, Any]:
         return {"kind": "dataset", "task": self.task, "classNames": self.class_names, "splits": list(SPLITS),
-                "sources": self.sources, "sampleShape": {"x": list(self.x_shape), "y": list(self.y_shape)}}  # fmt: skip
+                "sources": self.sources,
+                "sampleShape": {"x": list(self.x_shape), "y": list(self.y_shape) if self.y_shape else None}}  # fmt: skip
 
 
 def create_dataset_store(path: Path, layout: DatasetLayout, attributes: dict[str, Any]):
@@ -48,20 +53,20 @@ def create_dataset_store(path: Path, layout: DatasetLayout, attributes: dict[str
     import zarr
     from zarr.codecs import BloscCodec
 
-    per_chunk = max(1, _CHUNK_BYTES // (4 * int(np.prod(layout.x_shape))))
     seis = {**layout.attributes(), **attributes}
     group = zarr.open_group(path, mode="w-", zarr_format=3, attributes={"seis": seis})
     codecs = {"compressors": [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")]}
-    n = layout.n_samples
-    arrays = {
-        "x": ((n, *layout.x_shape), "float32", (per_chunk, *layout.x_shape)),
-        "y": ((n, *layout.y_shape), layout.y_dtype, (per_chunk, *layout.y_shape)),
-        "split": ((n,), "uint8", (max(n, 1),)),
-        "source": ((n,), "int32", (max(n, 1),)),
-        "position": ((n, layout.position_width), "int32", (max(n, 1), layout.position_width)),
-    }
-    for name, (shape, dtype, chunks) in arrays.items():
-        group.create_array(name, shape=shape, dtype=dtype, chunks=chunks, fill_value=0, **codecs)
+    n = max(layout.n_samples, 1)
+    per_shard = min(n, max(1, _SHARD_BYTES // (np.dtype(layout.x_dtype).itemsize * int(np.prod(layout.x_shape)))))
+    samples = {"x": (layout.x_shape, layout.x_dtype)}
+    if layout.y_shape is not None:
+        samples["y"] = (layout.y_shape, layout.y_dtype)
+    for name, (shape, dtype) in samples.items():
+        group.create_array(name, shape=(layout.n_samples, *shape), dtype=dtype, chunks=(1, *shape),
+                           shards=(per_shard, *shape), fill_value=0, **codecs)  # fmt: skip
+    columns = {"split": ((), "uint8"), "source": ((), "int32"), "position": ((layout.position_width,), "int32")}
+    for name, (shape, dtype) in columns.items():
+        group.create_array(name, shape=(layout.n_samples, *shape), dtype=dtype, chunks=(n, *shape), fill_value=0, **codecs)
     return group
 
 
@@ -81,7 +86,7 @@ class DatasetStore:
         self.group = group
         self.attrs: dict[str, Any] = dict(group.attrs)["seis"]
         self.x = group["x"]
-        self.y = group["y"]
+        self.y = group["y"] if "y" in group else None
 
     def __len__(self) -> int:
         return self.x.shape[0]
