@@ -54,11 +54,21 @@ def format_dataset(facts: dict[str, Any]) -> str:
     lines = [
         f"{facts['path']}: dataset store for {facts['task']}, {facts['samples']} samples ({splits})",
         f"  x          {facts['x']['shape']} {facts['x']['dtype']}",
-        f"  y          {facts['y']['shape']} {facts['y']['dtype']}",
-        f"  normalize  {facts['normalization']}",
+        f"  y          {facts['y']['shape']} {facts['y']['dtype']}" if facts["y"] else "  y          none (unlabelled)",
     ]
+    if patch := facts.get("patch"):
+        lines.append(f"  patches    {', '.join(f'{k} {v}' for k, v in patch.items() if k != 'layout')}")
+    if norm := facts.get("normalization"):
+        settings = {k: v for k, v in norm.items() if k in ("clip", "percentiles", "agcWindow")}
+        lines.append(
+            f"  normalize  {norm.get('method')} {settings}, statistics per source: {len(norm.get('perSource', []))}"
+        )
     if facts["class_names"]:
-        lines.append(f"  classes    {', '.join(facts['class_names'])}")
+        frequencies = facts.get("class_frequencies") or {}
+        shown = [
+            f"{name} {100 * frequencies[name]:.1f}%" if name in frequencies else name for name in facts["class_names"]
+        ]
+        lines.append(f"  classes    {', '.join(shown)}")
     return "\n".join(lines + _made_by(facts))
 
 

@@ -6,6 +6,7 @@ from seiscli.cli.benchmark import benchmark_app
 from seiscli.cli.export import export
 from seiscli.cli.info import info
 from seiscli.cli.ingest import ingest
+from seiscli.cli.preprocess import preprocess
 from seiscli.cli.synth import synth
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command()(ingest)
 app.command()(info)
 app.command()(export)
 app.command()(synth)
+app.command()(preprocess)
 app.add_typer(benchmark_app, name="benchmark")
 
 

@@ -70,6 +70,36 @@ def create_dataset_store(path: Path, layout: DatasetLayout, attributes: dict[str
     return group
 
 
+class SampleWriter:
+    """Appends samples to a new dataset store in whole shards, and counts class pixels."""
+
+    def __init__(self, group, n_classes: int = 0):
+        self.group = group
+        self.batch = group["x"].shards[0] if group["x"].shards else group["x"].chunks[0]
+        self.buffers: dict[str, list] = {name: [] for name in ("x", "y", "split", "source", "position")}
+        self.written = 0
+        self.class_pixels = np.zeros(n_classes, np.int64)
+
+    def add(self, x: np.ndarray, y: np.ndarray | None, split: int, source: int, position: np.ndarray) -> None:
+        for name, value in (("x", x), ("y", y), ("split", split), ("source", source), ("position", position)):
+            self.buffers[name].append(value)
+        if len(self.class_pixels) and y is not None:
+            self.class_pixels += np.bincount(y.ravel(), minlength=len(self.class_pixels))[: len(self.class_pixels)]
+        if len(self.buffers["x"]) == self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        count = len(self.buffers["x"])
+        if count == 0:
+            return
+        region = slice(self.written, self.written + count)
+        for name, values in self.buffers.items():
+            if name in self.group and values[0] is not None:
+                self.group[name][region] = np.stack(values).astype(self.group[name].dtype, copy=False)
+            values.clear()
+        self.written += count
+
+
 def assign_splits(n: int, fractions: tuple[float, float, float], rng: np.random.Generator) -> np.ndarray:
     """Split codes (0 train, 1 val, 2 test) in the given proportions, shuffled by ``rng``."""
     counts = np.floor(np.asarray(fractions) * n).astype(int)

@@ -1,0 +1,1 @@
+"""Data handling: normalization, patches, image tiles, loaders."""
