@@ -12,7 +12,7 @@ from seiscli.data.normalize import Normalization
 from seiscli.data.sources import PatchJob, detect_input_kind, plan_dataset, plan_tiles, plan_volumes
 from seiscli.progress import Progress, SilentProgress
 from seiscli.storage.atomic import atomic_output, check_writable
-from seiscli.storage.dataset import SampleWriter, create_dataset_store
+from seiscli.storage.dataset import SampleWriter, create_dataset_store, write_columns
 from seiscli.storage.provenance import Invocation, make_provenance
 
 
@@ -47,17 +47,24 @@ def run_preprocess(cfg: PreprocessConfig, invocation: Invocation | None = None,
         for job in plan.jobs:
             _write_job(job, writer, progress)
         writer.flush()
+        write_columns(group, *_columns(plan.jobs))
         _record_frequencies(group, writer, plan.layout.class_names)
-    counts = np.bincount(np.concatenate([j.splits for j in plan.jobs]) if plan.jobs else [], minlength=3)
+    counts = np.bincount(_columns(plan.jobs)[0], minlength=3)
     splits = dict(zip(("train", "val", "test"), counts.tolist()))
     return PreprocessResult(cfg.out, plan.layout.task, plan.layout.n_samples, splits, plan.layout.x_shape,
                             time.perf_counter() - started, plan.warnings)  # fmt: skip
 
 
 def _write_job(job: PatchJob, writer: SampleWriter, progress: Progress) -> None:
-    for n, (x, y) in enumerate(job.samples()):
-        writer.add(x, y, int(job.splits[n]), job.source, job.positions[n])
+    for x, y in job.samples():
+        writer.add(x, y)
         progress.advance()
+
+
+def _columns(jobs: list[PatchJob]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    split = np.concatenate([j.splits for j in jobs])
+    source = np.concatenate([np.full(len(j.splits), j.source, np.int32) for j in jobs])
+    return split, source, np.concatenate([j.positions for j in jobs])
 
 
 def _normalization_attrs(normalizations: list[Normalization]) -> dict[str, Any]:

@@ -66,25 +66,32 @@ def create_dataset_store(path: Path, layout: DatasetLayout, attributes: dict[str
                            shards=(per_shard, *shape), fill_value=0, **codecs)  # fmt: skip
     columns = {"split": ((), "uint8"), "source": ((), "int32"), "position": ((layout.position_width,), "int32")}
     for name, (shape, dtype) in columns.items():
-        group.create_array(name, shape=(layout.n_samples, *shape), dtype=dtype, chunks=(n, *shape), fill_value=0, **codecs)
+        group.create_array(
+            name, shape=(layout.n_samples, *shape), dtype=dtype, chunks=(n, *shape), fill_value=0, **codecs
+        )
     return group
 
 
 class SampleWriter:
-    """Appends samples to a new dataset store in whole shards, and counts class pixels."""
+    """Appends samples (x, y) to a new dataset store in whole shards, and counts class pixels.
+
+    The per-sample columns (split, source, position) are known before any sample is cut; the
+    caller writes them once with ``write_columns``.
+    """
 
     def __init__(self, group, n_classes: int = 0):
         self.group = group
         self.batch = group["x"].shards[0] if group["x"].shards else group["x"].chunks[0]
-        self.buffers: dict[str, list] = {name: [] for name in ("x", "y", "split", "source", "position")}
+        self.buffers: dict[str, list] = {"x": [], "y": []}
         self.written = 0
         self.class_pixels = np.zeros(n_classes, np.int64)
 
-    def add(self, x: np.ndarray, y: np.ndarray | None, split: int, source: int, position: np.ndarray) -> None:
-        for name, value in (("x", x), ("y", y), ("split", split), ("source", source), ("position", position)):
-            self.buffers[name].append(value)
-        if len(self.class_pixels) and y is not None:
-            self.class_pixels += np.bincount(y.ravel(), minlength=len(self.class_pixels))[: len(self.class_pixels)]
+    def add(self, x: np.ndarray, y: np.ndarray | None) -> None:
+        self.buffers["x"].append(x)
+        if y is not None:
+            self.buffers["y"].append(y)
+            if len(self.class_pixels):
+                self.class_pixels += np.bincount(y.ravel(), minlength=len(self.class_pixels))[: len(self.class_pixels)]
         if len(self.buffers["x"]) == self.batch:
             self.flush()
 
@@ -94,10 +101,17 @@ class SampleWriter:
             return
         region = slice(self.written, self.written + count)
         for name, values in self.buffers.items():
-            if name in self.group and values[0] is not None:
+            if values:
                 self.group[name][region] = np.stack(values).astype(self.group[name].dtype, copy=False)
-            values.clear()
+                values.clear()
         self.written += count
+
+
+def write_columns(group, split: np.ndarray, source: np.ndarray, position: np.ndarray) -> None:
+    """The per-sample columns of a dataset store, in one write each."""
+    group["split"][:] = split
+    group["source"][:] = source
+    group["position"][:] = position
 
 
 def assign_splits(n: int, fractions: tuple[float, float, float], rng: np.random.Generator) -> np.ndarray:

@@ -146,3 +146,32 @@ def test_unknown_normalization_is_a_config_error(f3_store, tmp_path):
 
     with pytest.raises(ValidationError, match="unknown normalization"):
         PreprocessConfig(inputs=[str(f3_store)], out=tmp_path / "d.zarr", normalize="minmax")
+
+
+def test_tgs_salt_tiles_with_the_fixed_split(shared_data, tmp_path):
+    import json
+
+    from PIL import Image
+
+    tgs = shared_data / "tgs-salt"
+    result, ds = preprocess(tmp_path, [tgs], split=f"file:{tgs / 'split.json'}")
+    assert result.splits == {"train": 2700, "val": 300, "test": 1000}
+    ids = ds.attrs["seis"]["patch"]["ids"]
+    codes = ds["split"][:]
+    fixed = json.loads((tgs / "split.json").read_text())
+    assert {i for i, c in zip(ids, codes) if c == 2} == set(fixed["test"])
+    assert ds["x"].shape == (4000, 1, 101, 101) and ds["y"].shape == (4000, 101, 101)
+    y = ds["y"][:]
+    for index in range(40):  # both mask kinds: 16-bit 0/65535 with salt, 8-bit all zero
+        raw = np.asarray(Image.open(tgs / "masks" / f"{ids[index]}.png"))
+        np.testing.assert_array_equal(y[index], (raw > 0).astype(np.uint8))
+    assert set(np.unique(y).tolist()) == {0, 1}
+    assert np.abs(ds["x"][:100]).max() <= 1
+
+
+def test_empty_tile_folder(tmp_path):
+    from seiscli.errors import SeisError
+
+    (tmp_path / "tiles" / "images").mkdir(parents=True)
+    with pytest.raises(SeisError, match="no .png, .tif"):
+        preprocess(tmp_path / "out", [tmp_path / "tiles"])
