@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
@@ -17,7 +16,7 @@ READ_SAMPLES = 64  # samples read at a time while streaming statistics
 def dataset_plan(cfg: PreprocessConfig, normalization: Normalization):
     from seiscli.data.sources import PatchJob, Plan
 
-    source = open_dataset(Path(cfg.inputs[0]))
+    source = open_dataset(cfg.inputs[0])
     n = len(source)
     kind = cfg.split_kind("keep")
     if kind == "keep":

@@ -15,6 +15,7 @@ from seiscli.data.patches import DROPPED, PatchPlan, blocked_split, footprint, l
 from seiscli.data.volume_patches import VolumeSource, cut_patches, open_source, source_statistics
 from seiscli.errors import ConfigError, NotAnArtifactError
 from seiscli.storage.dataset import DatasetLayout, assign_splits
+from seiscli.storage.location import exists, is_remote, read_member
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Plan:
 
 def detect_input_kind(inputs: list[str]) -> str:
     """``volume``, ``tiles`` or ``dataset``: all inputs must be of one kind."""
-    kinds = {_kind(Path(p)) for p in inputs}
+    kinds = {_kind(p) for p in inputs}
     if len(kinds) > 1:
         raise ConfigError(f"inputs mix {' and '.join(sorted(kinds))}: preprocess one kind at a time")
     kind = kinds.pop()
@@ -47,15 +48,16 @@ def detect_input_kind(inputs: list[str]) -> str:
     return kind
 
 
-def _kind(path: Path) -> str:
-    if not path.exists():
-        raise NotAnArtifactError(f"{path} does not exist", "check the input path")
-    if (path / "zarr.json").is_file():
-        seis = json.loads((path / "zarr.json").read_text()).get("attributes", {}).get("seis", {})
+def _kind(location: str) -> str:
+    meta = read_member(location, "zarr.json")
+    if meta is not None:
+        seis = json.loads(meta).get("attributes", {}).get("seis", {})
         return "dataset" if seis.get("kind") == "dataset" else "volume"
-    if path.is_dir():
+    if not is_remote(location) and Path(location).is_dir():
         return "tiles"
-    raise NotAnArtifactError(f"{path} is not a volume store, dataset store or tile folder",
+    if not exists(location):
+        raise NotAnArtifactError(f"{location} does not exist", "check the input path")
+    raise NotAnArtifactError(f"{location} is not a volume store, dataset store or tile folder",
                              "SEG-Y files go through seis ingest first")  # fmt: skip
 
 

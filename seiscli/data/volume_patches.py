@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +34,7 @@ class VolumeSource:
 
 def open_source(path: str, labels_path: str | None, task: str | None) -> VolumeSource:
     """Open a volume and its label store, checking they share the same grid coordinates."""
-    volume = open_volume(Path(path))
+    volume = open_volume(path)
     shape = volume.amplitude.shape
     mask = volume.group["trace_mask"][...]
     shape3 = (1, *shape) if len(shape) == 2 else shape
@@ -44,7 +43,7 @@ def open_source(path: str, labels_path: str | None, task: str | None) -> VolumeS
 
 
 def _co_registered_labels(volume: VolumeStore, labels_path: str, task: str | None):
-    store = open_labels(Path(labels_path))
+    store = open_labels(labels_path)
     if task is None or task == "pretrain":
         if len(store.tasks) != 1:
             raise ConfigError(f"{labels_path} holds {', '.join(store.tasks)}: choose one with --task")

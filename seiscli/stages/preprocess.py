@@ -35,9 +35,7 @@ def run_preprocess(cfg: PreprocessConfig, invocation: Invocation | None = None,
     check_writable(cfg.out, cfg.overwrite)
     planners = {"volume": plan_volumes, "tiles": plan_tiles, "dataset": plan_dataset}
     plan = planners[detect_input_kind(cfg.inputs)](cfg)
-    provenance = make_provenance(
-        invocation or Invocation("seis preprocess"), cfg, [Path(p) for p in cfg.inputs], cfg.seed
-    )
+    provenance = make_provenance(invocation or Invocation("seis preprocess"), cfg, list(cfg.inputs), cfg.seed)
     attributes = {"provenance": provenance, "normalization": _normalization_attrs(plan.normalizations),
                   "patch": plan.patch_attrs}  # fmt: skip
     with atomic_output(cfg.out, cfg.overwrite) as tmp:

@@ -15,7 +15,6 @@ Root attributes (``seis``): kind "dataset", task, class names, patch geometry, n
 a few MiB (few files, large reads on object storage).
 """
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from seiscli.errors import NotAnArtifactError
+from seiscli.storage.location import as_location, open_group
 
 SPLITS = ("train", "val", "test")
 _SHARD_BYTES = 4 << 20  # samples per shard: about 4 MiB of inputs
@@ -140,16 +140,9 @@ class DatasetStore:
         return {name: int((codes == i).sum()) for i, name in enumerate(self.attrs["splits"])}
 
 
-def open_dataset(path: Path) -> DatasetStore:
-    """Open a dataset store, or explain why ``path`` is not one."""
-    import zarr
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            group = zarr.open_group(path, mode="r", zarr_format=3)
-    except Exception as exc:  # zarr raises several types for "not a group"
-        raise NotAnArtifactError(f"{path} is not a Zarr v3 store", "give a dataset store") from exc
+def open_dataset(path: str | Path) -> DatasetStore:
+    """Open a dataset store (local or a URL), or explain why ``path`` is not one."""
+    group = open_group(path, "dataset store")
     if dict(group.attrs).get("seis", {}).get("kind") != "dataset":
         raise NotAnArtifactError(f"{path} is not a dataset store (no seis.kind = dataset attribute)")
-    return DatasetStore(path, group)
+    return DatasetStore(as_location(path), group)

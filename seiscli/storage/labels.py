@@ -9,7 +9,6 @@ Each variable's attributes give its ``classNames`` (classification) or ``units``
 the root attributes say ``seis.kind = "labels"`` and carry provenance.
 """
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from seiscli.errors import NotAnArtifactError
+from seiscli.storage.location import as_location, open_group
 
 TASKS = ("fault", "salt", "facies", "velocity")
 
@@ -82,16 +82,9 @@ class LabelStore:
         return self.group[task].attrs.get("classNames")
 
 
-def open_labels(path: Path) -> LabelStore:
-    """Open a label store, or explain why ``path`` is not one."""
-    import zarr
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            group = zarr.open_group(path, mode="r", zarr_format=3)
-    except Exception as exc:  # zarr raises several types for "not a group"
-        raise NotAnArtifactError(f"{path} is not a Zarr v3 store", "give a label store") from exc
+def open_labels(path: str | Path) -> LabelStore:
+    """Open a label store (local or a URL), or explain why ``path`` is not one."""
+    group = open_group(path, "label store")
     if dict(group.attrs).get("seis", {}).get("kind") != "labels" or not any(t in group for t in TASKS):
         raise NotAnArtifactError(f"{path} is not a label store (no {', '.join(TASKS)} variable)")
-    return LabelStore(path, group)
+    return LabelStore(as_location(path), group)

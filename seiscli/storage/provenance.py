@@ -10,12 +10,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from seiscli import __version__
+from seiscli.storage.location import is_remote, read_member
 
 _EDGE = 1 << 20  # fingerprint the first and last MiB: fast on files of hundreds of GB
 
 
-def fingerprint(path: Path) -> str:
-    """A content fingerprint of a file (size + sha256 of its first and last MiB) or a folder's files."""
+def fingerprint(path: str | Path) -> str:
+    """A content fingerprint of a file (size + sha256 of its first and last MiB) or a folder's files;
+    of a remote store, its root metadata."""
+    if is_remote(path):
+        return "sha256-zarr-json:" + hashlib.sha256((read_member(path, "zarr.json") or "").encode()).hexdigest()
+    path = Path(path)
     digest = hashlib.sha256()
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for file in files:
@@ -50,6 +55,8 @@ def make_provenance(
         "command": invocation.command,
         "config": config.model_dump(mode="json"),
         "seed": seed,
-        "inputs": [{"path": os.path.abspath(p), "fingerprint": fingerprint(p)} for p in inputs],
+        "inputs": [
+            {"path": str(p) if is_remote(p) else os.path.abspath(p), "fingerprint": fingerprint(p)} for p in inputs
+        ],
         "createdOn": invocation.timestamp(),
     }

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from seiscli.errors import NotAnArtifactError
+from seiscli.storage.location import as_location, open_group
 from seiscli.storage.segy_headers import STORED_HEADER_DTYPE
 
 MDIO_API_VERSION = "1.1.3"
@@ -264,20 +265,9 @@ def drain_pending_writes() -> None:
     sync(_others_done())
 
 
-def open_volume(path: Path) -> VolumeStore:
-    """Open a volume store read-only, or explain why ``path`` is not one."""
-    import zarr
-
-    if not path.exists():
-        raise NotAnArtifactError(f"{path} does not exist", "check the path")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            group = zarr.open_group(path, mode="r", zarr_format=3)
-    except Exception as exc:  # zarr raises several types for "not a group"
-        raise NotAnArtifactError(
-            f"{path} is not a Zarr v3 store", "give a volume store written by seis ingest"
-        ) from exc
+def open_volume(path: str | Path) -> VolumeStore:
+    """Open a volume store (local or a URL) read-only, or explain why ``path`` is not one."""
+    group = open_group(path, "volume store written by seis ingest")
     if "amplitude" not in group or "apiVersion" not in group.attrs:
         raise NotAnArtifactError(f"{path} is a Zarr store but not a volume store (no MDIO amplitude variable)")
-    return VolumeStore(path, group)
+    return VolumeStore(as_location(path), group)
