@@ -47,3 +47,56 @@ def ingest_benchmark(
         return "\n".join(lines), payload, None
 
     run_command(common, stage, report)
+
+
+@benchmark_app.command("loader")
+@with_common_options
+def loader_benchmark(
+    common: Common,
+    dataset: Annotated[Path, typer.Argument(help="Dataset store to read (seis preprocess or seis synth fwi).")],
+    split: Annotated[str | None, typer.Option(help="Split to read: train (default), val or test.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 32).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Loader worker processes (default 2).")] = None,
+    batches: Annotated[int | None, typer.Option(help="Loader batches timed (default 50).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps timed (default 20).")] = None,
+    warmup: Annotated[int | None, typer.Option(help="Batches, then steps, run before timing (default 5).")] = None,
+    augment: Annotated[bool | None, typer.Option(help="Augment the batches as training does (default on).")] = None,
+    cache_mb: Annotated[
+        int | None, typer.Option(help="Per-worker cache, MiB; larger stores stream (default 512).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the order, augmentations and weights (default 0).")] = None,
+    precision: Annotated[str | None, typer.Option(help="auto (bf16 where the CPU has it), bf16 or fp32.")] = None,
+) -> None:
+    """Time the loader, then a tiny U-Net's training step on its batches (samples/s each, and their ratio)."""
+    flags = dict(dataset=dataset, split=split, batch_size=batch_size, workers=workers, batches=batches, steps=steps,
+                 warmup=warmup, augment=augment, cache_mb=cache_mb, seed=seed, precision=precision)  # fmt: skip
+
+    def stage(progress):
+        from seiscli.config.benchmark import LoaderBenchmarkConfig
+        from seiscli.stages.benchmark_loader import run_loader_benchmark
+
+        return run_loader_benchmark(resolve_config(LoaderBenchmarkConfig, "benchmark_loader", common, flags), progress)
+
+    def report(r):
+        shape = "x".join(map(str, r.sample_shape))
+        what = f"{r.split} split ({r.samples} samples of {shape} {r.x_dtype})"
+        setup = f"batch {r.batch_size}, {r.workers} workers, augmentation {'on' if r.augment else 'off'}"
+        source = "cached in each worker" if r.cached else "streamed from the store"
+        lines = [
+            f"loader benchmark: {r.dataset}, {what}, {setup}",
+            "measured one after the other, never concurrently: each had the whole machine",
+            f"{'':<22} {'samples/s':>10}",
+            f"{'loader':<22} {r.loader_samples_per_s:10.1f}  {r.loader_batches} batches, {source}",
+            f"{f'train step ({r.precision})':<22} {r.train_samples_per_s:10.1f}  {r.train_steps} steps of a tiny U-Net "
+            + "on batches in memory",
+            f"{'ratio loader/train':<22} {r.ratio:9.1f}x  target >= {r.target_ratio:g}x",
+        ]
+        payload = {"dataset": str(r.dataset), "split": r.split, "samples": r.samples, "sample_shape": r.sample_shape,
+                   "x_dtype": r.x_dtype, "batch_size": r.batch_size, "workers": r.workers, "augment": r.augment,
+                   "measured": "sequentially",
+                   "loader": {"samples_per_s": r.loader_samples_per_s, "batches": r.loader_batches, "cached": r.cached},
+                   "train": {"samples_per_s": r.train_samples_per_s, "steps": r.train_steps, "precision": r.precision},
+                   "ratio": r.ratio, "target_ratio": r.target_ratio}  # fmt: skip
+        return "\n".join(lines), payload, None
+
+    run_command(common, stage, report)

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import PositiveInt, field_validator
+from pydantic import NonNegativeInt, PositiveInt, field_validator
 
 from seiscli.config.base import StrictModel
 
@@ -48,3 +48,19 @@ class IngestBenchmarkConfig(StrictModel):
         if unknown or not value:
             raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(CONTENDERS)}")
         return value
+
+
+class LoaderBenchmarkConfig(StrictModel):
+    """``seis benchmark loader``: loader throughput against the training step rate of a tiny net."""
+
+    dataset: Path
+    split: Literal["train", "val", "test"] = "train"
+    batch_size: PositiveInt = 32
+    workers: NonNegativeInt = 2
+    batches: PositiveInt = 50  # loader batches timed
+    steps: PositiveInt = 20  # training steps timed
+    warmup: NonNegativeInt = 5  # batches, then training steps, run before timing
+    augment: bool = True
+    cache_mb: NonNegativeInt = 512  # per worker, as seiscli.data.loader.CACHE_MB
+    seed: NonNegativeInt = 0
+    precision: Literal["auto", "bf16", "fp32"] = "auto"

@@ -82,3 +82,24 @@ def test_dataset_store_opens_from_s3(s3, shared_data, tmp_path):
     store = open_dataset("s3://seis-test/d.zarr")
     assert len(store) == len(open_dataset(tmp_path / "d.zarr"))
     np.testing.assert_array_equal(store.x[3], zarr.open_group(tmp_path / "d.zarr")["x"][3])
+
+
+def test_loader_streams_a_dataset_store_from_s3(s3, shared_data, tmp_path):
+    from seiscli.data.loader import make_loader
+
+    local = tmp_path / "f3.mdio"
+    run_ingest(IngestConfig(segy=shared_data / "segy" / "f3" / "f3.sgy", out=local))
+    run_preprocess(PreprocessConfig(inputs=[str(local)], out=tmp_path / "d.zarr", patch=(16, 8), gap=1))
+    s3.put(str(tmp_path / "d.zarr"), "seis-test/stream.zarr", recursive=True)
+    remote = [x for x in make_loader("s3://seis-test/stream.zarr", "train", 8, workers=0, cache_mb=0)]
+    local_batches = [x for x in make_loader(tmp_path / "d.zarr", "train", 8, workers=0, cache_mb=0)]
+    assert len(remote) == len(local_batches) > 1
+    for a, b in zip(remote, local_batches):
+        a, b = (a[0], b[0]) if isinstance(a, (list, tuple)) else (a, b)
+        assert torch_equal(a, b)
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
