@@ -1,5 +1,6 @@
 """Fixtures shared by every test package."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes seconds (generates or processes a large file)")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Two xdist workers on two cores, each with torch's default thread per core, oversubscribe the
+        # CPU and their OpenMP threads spin against each other (model tests ran 5x slower).
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

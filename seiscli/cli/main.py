@@ -3,7 +3,9 @@
 import typer
 
 from seiscli.cli.benchmark import benchmark_app
+from seiscli.cli.evaluate import evaluate
 from seiscli.cli.export import export
+from seiscli.cli.finetune import finetune
 from seiscli.cli.info import info
 from seiscli.cli.ingest import ingest
 from seiscli.cli.preprocess import preprocess
@@ -23,6 +25,8 @@ app.command()(info)
 app.command()(export)
 app.command()(synth)
 app.command()(preprocess)
+app.command()(finetune)
+app.command()(evaluate)
 app.add_typer(benchmark_app, name="benchmark")
 
 

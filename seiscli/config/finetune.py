@@ -1,0 +1,34 @@
+"""Options of ``seis finetune``."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt
+
+from seiscli.config.base import StrictModel
+
+
+class FinetuneConfig(StrictModel):
+    """Train a task model on a dataset store (from scratch, from --weights or from --init)."""
+
+    dataset: str
+    out: Path
+    task: Literal["salt", "fault", "facies", "velocity"]
+    model: str = "unet"
+    weights: Path | None = None  # backbone weights file (timm state dict or safetensors)
+    init: Path | None = None  # start from another checkpoint's weights (the head is re-made)
+    epochs: PositiveInt = 30
+    batch_size: PositiveInt = 32
+    lr: PositiveFloat = 1e-3
+    weight_decay: float = Field(1e-4, ge=0)
+    warmup_epochs: float = Field(1.0, ge=0)
+    clip_grad: float | None = Field(1.0, gt=0)
+    accumulate: PositiveInt = 1
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    ema: float | None = Field(0.999, gt=0, lt=1)
+    patience: PositiveInt | None = None
+    augment: bool = True
+    workers: int = Field(2, ge=0)
+    seed: int = 0
+    resume: bool = False
+    overwrite: bool = False

@@ -1,0 +1,51 @@
+"""``seis evaluate MODEL DATASET``: a checkpoint's metrics on one split."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seiscli.config.evaluate import EvaluateConfig
+from seiscli.errors import ConfigError
+from seiscli.progress import Progress, SilentProgress
+
+
+@dataclass
+class EvaluateResult:
+    model: Path
+    dataset: str
+    split: str
+    task: str
+    samples: int
+    metrics: dict[str, Any]
+
+
+def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> EvaluateResult:
+    """Predict every sample of the split (optionally with flip TTA) and accumulate the task's metrics."""
+    import torch
+
+    from seiscli.data.loader import make_loader
+    from seiscli.storage.dataset import open_dataset
+    from seiscli.training.checkpoint import load_checkpoint
+    from seiscli.training.engine import autocast_context
+    from seiscli.training.tasks import make_task
+
+    progress = progress or SilentProgress()
+    card, model = load_checkpoint(cfg.model)
+    dataset = open_dataset(cfg.dataset)
+    task = make_task(**card["task"])
+    if dataset.attrs["task"] != task.name:
+        raise ConfigError(f"{cfg.model} is a {task.name} model; {cfg.dataset} holds {dataset.attrs['task']} data",
+                          "evaluate a model on data prepared for its own task")  # fmt: skip
+    loader = make_loader(cfg.dataset, cfg.split, cfg.batch_size, cfg.workers, None, shuffle=False)
+    autocast, _ = autocast_context(torch.device("cpu"), "auto")
+    meter = task.new_meter()
+    progress.start(f"evaluating on {cfg.split}", len(loader))
+    with torch.no_grad():
+        for x, y in loader:
+            with autocast:
+                output = model(x).float()
+                if cfg.tta:
+                    output = (output + model(x.flip(-1)).float().flip(-1)) / 2
+            meter.update(task.predict(output), y)
+            progress.advance()
+    return EvaluateResult(cfg.model, cfg.dataset, cfg.split, task.name, len(loader.dataset), meter.as_dict())

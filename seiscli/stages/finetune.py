@@ -1,0 +1,151 @@
+"""``seis finetune DATASET OUT --task T``: train a task model; best/last checkpoints in OUT."""
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from seiscli.config.finetune import FinetuneConfig
+from seiscli.errors import ConfigError, OutputExistsError
+from seiscli.progress import Progress, SilentProgress
+from seiscli.storage.provenance import Invocation, make_provenance
+
+BEST, LAST, LOG = "best.safetensors", "last.safetensors", "metrics.jsonl"
+
+
+@dataclass
+class FinetuneResult:
+    path: Path
+    epochs: int
+    best: dict[str, Any]
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
+                 progress: Progress | None = None) -> FinetuneResult:  # fmt: skip
+    """Build data, task, model and engine; resume when asked; train; keep best and last."""
+    import torch
+
+    from seiscli.storage.dataset import open_dataset
+    from seiscli.training.checkpoint import load_state
+
+    progress = progress or SilentProgress()
+    started = time.perf_counter()
+    dataset = open_dataset(cfg.dataset)
+    _check_task(dataset.attrs, cfg)
+    _prepare_run_dir(cfg)
+    torch.manual_seed(cfg.seed)
+    task = _make_task(dataset.attrs, cfg)
+    model = _make_model(cfg, dataset, task)
+    trainer = _make_trainer(cfg, model, task, progress)
+    if cfg.resume:
+        trainer.load_state_dict(load_state(cfg.out / LAST))
+    card = _card(cfg, dataset, task, model, invocation)
+    trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report))
+    best = json.loads((cfg.out / LOG).read_text().splitlines()[-1]).get("best", {}) if (cfg.out / LOG).exists() else {}
+    return FinetuneResult(cfg.out, trainer.epoch, best, time.perf_counter() - started)
+
+
+def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
+    if attrs["task"] != cfg.task:
+        raise ConfigError(f"{cfg.dataset} was prepared for {attrs['task']!r}, not {cfg.task!r}",
+                          f"use --task {attrs['task']} or preprocess the data for {cfg.task}")  # fmt: skip
+
+
+def _prepare_run_dir(cfg: FinetuneConfig) -> None:
+    from seiscli.training.checkpoint import state_path
+
+    if cfg.resume:
+        if not state_path(cfg.out / LAST).is_file():
+            raise ConfigError(f"nothing to resume in {cfg.out} (no {LAST}.state.pt)", "drop --resume to start afresh")
+        return
+    if cfg.out.exists() and any(cfg.out.iterdir()) and not cfg.overwrite:
+        raise OutputExistsError(f"{cfg.out} already holds a run", "pass --resume to continue it or --overwrite")
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    for name in (BEST, LAST, LOG, LAST + ".state.pt"):
+        (cfg.out / name).unlink(missing_ok=True)
+
+
+def _make_task(attrs: dict[str, Any], cfg: FinetuneConfig):
+    from seiscli.training.tasks import make_task
+
+    if cfg.task == "velocity":
+        return make_task("velocity")
+    return make_task(cfg.task, class_names=attrs.get("classNames"), class_frequencies=attrs.get("classFrequencies"))
+
+
+def _make_model(cfg: FinetuneConfig, dataset, task):
+    from seiscli.models import create_model
+
+    options = {"in_channels": dataset.x.shape[1], "num_classes": task.num_classes}
+    if cfg.weights is not None:
+        options["weights"] = str(cfg.weights)
+    model = create_model(cfg.model, **options)
+    if cfg.init is not None:
+        _load_init(model, cfg.init, task)
+    return model
+
+
+def _load_init(model, init: Path, task) -> None:
+    """Another checkpoint's weights: everything whose name and shape match (a new head stays new)."""
+    from safetensors.torch import load_file
+
+    from seiscli.training.checkpoint import read_card
+
+    read_card(init)  # a clear error when it is not a seis checkpoint
+    theirs = load_file(str(init))
+    ours = model.state_dict()
+    matching = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
+    if not matching:
+        raise ConfigError(f"--init {init}: no weights match the {model.card_args['name']} model")
+    model.load_state_dict(matching, strict=False)
+
+
+def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress):
+    import torch
+
+    from seiscli.data.augment import Augment
+    from seiscli.data.loader import make_loader
+    from seiscli.training.engine import EngineOptions, Trainer
+
+    augment = Augment.for_task(task.name) if cfg.augment else None
+    train = make_loader(cfg.dataset, "train", cfg.batch_size, cfg.workers, augment, cfg.seed, drop_last=True)
+    val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, cfg.seed, shuffle=False)
+    if len(train) == 0:
+        raise ConfigError(f"{cfg.dataset} has fewer train samples than one batch ({cfg.batch_size})")
+    options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, 0.01, cfg.clip_grad,
+                            cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return Trainer(model.to(device), task, train, val if len(val) else None, options, device, progress)
+
+
+def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | None) -> dict[str, Any]:
+    attrs = dataset.attrs
+    return {
+        "model": model.card_args,
+        "task": task.spec(),
+        "classes": task.class_names,
+        "in_channels": dataset.x.shape[1],
+        "sample_shape": list(dataset.x.shape[1:]),
+        "normalization": attrs.get("normalization"),
+        "patch": attrs.get("patch"),
+        "training": cfg.model_dump(mode="json"),
+        "provenance": make_provenance(invocation or Invocation("seis finetune"), cfg, [cfg.dataset], cfg.seed),
+    }
+
+
+def _end_of_epoch(cfg: FinetuneConfig, trainer, card: dict[str, Any], report) -> None:
+    from seiscli.training.checkpoint import save_state, save_weights
+
+    weights = trainer.evaluation_model().state_dict()
+    metrics = {"epoch": report.epoch, "train_loss": report.train_loss, **report.metrics}
+    if report.improved:
+        save_weights(cfg.out / BEST, weights, {**card, "metrics": metrics})
+    save_weights(cfg.out / LAST, weights, {**card, "metrics": metrics})
+    save_state(cfg.out / LAST, trainer.state_dict())
+    line = {"epoch": report.epoch, "train_loss": report.train_loss, "lr": report.lr, "seconds": report.seconds,
+            "val": report.metrics, "best": {trainer.task.primary_metric: trainer.best}}  # fmt: skip
+    with open(cfg.out / LOG, "a") as log:
+        log.write(json.dumps(line, default=str) + "\n")

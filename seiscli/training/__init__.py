@@ -1,0 +1,1 @@
+"""Training: a generic loop of hooks, the tasks it runs (losses, predictions) and their metrics."""
