@@ -1,5 +1,9 @@
 """``seis finetune DATASET OUT --task T``."""
 
+import contextlib
+import io
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,6 +24,7 @@ def finetune(
         Path | None, typer.Option(help="Backbone weights file (timm state dict or safetensors).")
     ] = None,
     init: Annotated[Path | None, typer.Option(help="Start from another checkpoint's weights.")] = None,
+    freeze: Annotated[bool | None, typer.Option(help="Train the decoder/head only; the backbone stays fixed.")] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 30).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 32).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 1e-3).")] = None,
@@ -30,21 +35,62 @@ def finetune(
     workers: Annotated[int | None, typer.Option(help="Loader worker processes (default 2).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default 0): same seed, same weights.")] = None,
     resume: Annotated[bool | None, typer.Option(help="Continue the run in OUT from its last complete epoch.")] = None,
+    nproc_per_node: Annotated[
+        int | None, typer.Option(help="Processes on this node: relaunches under torchrun.")
+    ] = None,
+    nnodes: Annotated[int | None, typer.Option(help="Nodes taking part (default 1).")] = None,
+    node_rank: Annotated[int | None, typer.Option(help="This node's rank among --nnodes.")] = None,
+    rdzv_endpoint: Annotated[str | None, typer.Option(help="HOST:PORT where the nodes meet.")] = None,
     overwrite: OverwriteOpt = None,
 ) -> None:
     """Train a task model on a dataset store; keeps the best and the last checkpoint."""
-    flags = dict(dataset=dataset, out=out, task=task, model=model, weights=weights, init=init, epochs=epochs,
+    flags = dict(dataset=dataset, out=out, task=task, model=model, weights=weights, init=init, freeze=freeze, epochs=epochs,
                  batch_size=batch_size, lr=lr, accumulate=accumulate, precision=precision, ema=ema,
-                 patience=patience, workers=workers, seed=seed, resume=resume, overwrite=overwrite)  # fmt: skip
+                 patience=patience, workers=workers, seed=seed, resume=resume, overwrite=overwrite,
+                 nproc_per_node=nproc_per_node, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint)  # fmt: skip
 
     def stage(progress):
         from seiscli.config.finetune import FinetuneConfig
         from seiscli.stages.finetune import run_finetune
+        from seiscli.training.distributed import current_world
 
-        return run_finetune(resolve_config(FinetuneConfig, "finetune", common, flags), invocation(), progress)
+        cfg = resolve_config(FinetuneConfig, "finetune", common, flags)
+        if cfg.wants_launch and current_world().size == 1:
+            return _launch(cfg)
+        return run_finetune(cfg, invocation(), progress)
 
     def report(r):
         payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1)}
         return str(r.path), payload, f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
 
-    run_command(common, stage, report)
+    if os.environ.get(LAUNCHED) or not _is_main_rank():
+        with contextlib.redirect_stdout(io.StringIO()):  # the launcher (or rank 0) reports the result
+            run_command(common, stage, report)
+    else:
+        run_command(common, stage, report)
+
+
+LAUNCHED = "SEIS_LAUNCHED_BY_SEIS"
+
+
+def _is_main_rank() -> bool:
+    from seiscli.training.distributed import current_world
+
+    return current_world().is_main
+
+
+def _launch(cfg):
+    """Re-run this very command under torchrun; its ranks do the work, this process reports."""
+    import subprocess
+    import time
+
+    from seiscli.errors import SeisError
+    from seiscli.stages.finetune import summarize_run
+    from seiscli.training.distributed import torchrun_command
+
+    started = time.perf_counter()
+    command = torchrun_command(sys.argv[1:], cfg.nproc_per_node, cfg.nnodes, cfg.node_rank, cfg.rdzv_endpoint)
+    code = subprocess.call(command, env={**os.environ, LAUNCHED: "1"})
+    if code != 0:
+        raise SeisError(f"the distributed run failed (exit {code}); the ranks' messages are above")
+    return summarize_run(cfg.out, time.perf_counter() - started)

@@ -15,8 +15,10 @@ class FinetuneConfig(StrictModel):
     out: Path
     task: Literal["salt", "fault", "facies", "velocity"]
     model: str = "unet"
+    task_options: dict[str, float] = Field(default_factory=dict)  # loss settings, e.g. {dice_weight = 0.5}
     weights: Path | None = None  # backbone weights file (timm state dict or safetensors)
     init: Path | None = None  # start from another checkpoint's weights (the head is re-made)
+    freeze: bool = False  # train the decoder/head only
     epochs: PositiveInt = 30
     batch_size: PositiveInt = 32
     lr: PositiveFloat = 1e-3
@@ -32,3 +34,11 @@ class FinetuneConfig(StrictModel):
     seed: int = 0
     resume: bool = False
     overwrite: bool = False
+    nproc_per_node: PositiveInt = 1
+    nnodes: PositiveInt = 1
+    node_rank: int = Field(0, ge=0)
+    rdzv_endpoint: str | None = None
+
+    @property
+    def wants_launch(self) -> bool:
+        return self.nproc_per_node > 1 or self.nnodes > 1

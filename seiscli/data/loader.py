@@ -50,20 +50,34 @@ class EpochSampler(Sampler[tuple[int, int]]):
     Each pass is the next epoch; ``set_epoch`` starts elsewhere (a resumed run).
     """
 
-    def __init__(self, n: int, shuffle: bool, seed: int = 0):
+    def __init__(self, n: int, shuffle: bool, seed: int = 0, rank: int = 0, world: int = 1,
+                 global_batch: int | None = None):  # fmt: skip
         self.n, self.shuffle, self.seed = n, shuffle, seed
+        self.rank, self.world, self.global_batch = rank, world, global_batch
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n
+        return len(self._shard(np.arange(self.n)))
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch, self.epoch = self.epoch, self.epoch + 1
-        order = np.random.default_rng((self.seed, epoch)).permutation(self.n) if self.shuffle else range(self.n)
-        return ((epoch, int(k)) for k in order)
+        order = np.random.default_rng((self.seed, epoch)).permutation(self.n) if self.shuffle else np.arange(self.n)
+        return ((epoch, int(k)) for k in self._shard(order))
+
+    def _shard(self, order: np.ndarray) -> np.ndarray:
+        """This rank's positions. With a global batch, rank r takes the r-th slice of every global
+        batch, so W processes see exactly the batches one process would (whole batches only)."""
+        if self.world == 1:
+            return order
+        if self.global_batch is None:
+            return order[self.rank :: self.world]
+        batches = len(order) // self.global_batch
+        per_rank = self.global_batch // self.world
+        grid = order[: batches * self.global_batch].reshape(batches, self.global_batch)  # (batches, B)
+        return grid[:, self.rank * per_rank : (self.rank + 1) * per_rank].ravel()
 
 
 class _Reader:
@@ -209,14 +223,20 @@ def make_loader(
     prefetch: int = 2,
     cache_mb: int = CACHE_MB,
     drop_last: bool = False,
+    rank: int = 0,
+    world: int = 1,
 ) -> DataLoader:
-    """Batches of one split on ``workers`` processes kept across epochs; shuffled for train by default."""
+    """Batches of one split on ``workers`` processes kept across epochs; shuffled for train by default.
+
+    Under DDP (``world`` > 1) ``batch_size`` is the global batch: each rank gets its slice of it.
+    """
     dataset = SeismicDataset(path, split, augment, seed, cache_mb)
     shuffle = split == "train" if shuffle is None else shuffle
+    sampler = EpochSampler(len(dataset), shuffle, seed, rank, world, batch_size if drop_last else None)
     return DataLoader(
         dataset,
-        batch_size=batch_size,
-        sampler=EpochSampler(len(dataset), shuffle, seed),
+        batch_size=max(1, batch_size // world) if drop_last else batch_size,
+        sampler=sampler,
         num_workers=workers,
         persistent_workers=workers > 0,
         prefetch_factor=prefetch if workers > 0 else None,

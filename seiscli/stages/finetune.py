@@ -30,22 +30,34 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
 
     from seiscli.storage.dataset import open_dataset
     from seiscli.training.checkpoint import load_state
+    from seiscli.training.distributed import barrier, current_world, init_process_group
 
-    progress = progress or SilentProgress()
+    world = current_world()
+    progress = (progress or SilentProgress()) if world.is_main else SilentProgress()
     started = time.perf_counter()
     dataset = open_dataset(cfg.dataset)
     _check_task(dataset.attrs, cfg)
-    _prepare_run_dir(cfg)
+    device = init_process_group(world)
+    if world.is_main:
+        _prepare_run_dir(cfg)
+    barrier()
     torch.manual_seed(cfg.seed)
     task = _make_task(dataset.attrs, cfg)
     model = _make_model(cfg, dataset, task)
-    trainer = _make_trainer(cfg, model, task, progress)
+    trainer = _make_trainer(cfg, model, task, progress, world, device)
     if cfg.resume:
         trainer.load_state_dict(load_state(cfg.out / LAST))
     card = _card(cfg, dataset, task, model, invocation)
-    trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report))
-    best = json.loads((cfg.out / LOG).read_text().splitlines()[-1]).get("best", {}) if (cfg.out / LOG).exists() else {}
-    return FinetuneResult(cfg.out, trainer.epoch, best, time.perf_counter() - started)
+    trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
+    barrier()
+    return summarize_run(cfg.out, time.perf_counter() - started)
+
+
+def summarize_run(out: Path, seconds: float) -> FinetuneResult:
+    """What a run folder says about its run: epochs done and the best metric."""
+    lines = (out / LOG).read_text().splitlines() if (out / LOG).exists() else []
+    last = json.loads(lines[-1]) if lines else {}
+    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds)
 
 
 def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
@@ -71,9 +83,13 @@ def _prepare_run_dir(cfg: FinetuneConfig) -> None:
 def _make_task(attrs: dict[str, Any], cfg: FinetuneConfig):
     from seiscli.training.tasks import make_task
 
-    if cfg.task == "velocity":
-        return make_task("velocity")
-    return make_task(cfg.task, class_names=attrs.get("classNames"), class_frequencies=attrs.get("classFrequencies"))
+    try:
+        if cfg.task == "velocity":
+            return make_task("velocity", **cfg.task_options)
+        return make_task(cfg.task, class_names=attrs.get("classNames"),
+                         class_frequencies=attrs.get("classFrequencies"), **cfg.task_options)  # fmt: skip
+    except TypeError as error:
+        raise ConfigError(f"task_options: {error}") from None
 
 
 def _make_model(cfg: FinetuneConfig, dataset, task):
@@ -85,7 +101,23 @@ def _make_model(cfg: FinetuneConfig, dataset, task):
     model = create_model(cfg.model, **options)
     if cfg.init is not None:
         _load_init(model, cfg.init, task)
+    if cfg.freeze:
+        _freeze_backbone(model)
     return model
+
+
+HEAD_PREFIXES = ("decoder.", "ups.", "classifier.")  # Segmenter decoders; U-Net's upsampling path and classifier
+
+
+def _freeze_backbone(model) -> None:
+    """Everything but the decoder/head stops learning (the encoder keeps its --init/--weights)."""
+    frozen = 0
+    for name, parameter in model.named_parameters():
+        if not name.startswith(HEAD_PREFIXES):
+            parameter.requires_grad_(False)
+            frozen += 1
+    if frozen == 0:
+        raise ConfigError(f"--freeze: {model.card_args['name']} has no backbone to freeze")
 
 
 def _load_init(model, init: Path, task) -> None:
@@ -103,22 +135,21 @@ def _load_init(model, init: Path, task) -> None:
     model.load_state_dict(matching, strict=False)
 
 
-def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress):
-    import torch
-
+def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, device):
     from seiscli.data.augment import Augment
     from seiscli.data.loader import make_loader
     from seiscli.training.engine import EngineOptions, Trainer
 
     augment = Augment.for_task(task.name) if cfg.augment else None
-    train = make_loader(cfg.dataset, "train", cfg.batch_size, cfg.workers, augment, cfg.seed, drop_last=True)
-    val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, cfg.seed, shuffle=False)
+    shard = {"rank": world.rank, "world": world.size}
+    train = make_loader(cfg.dataset, "train", cfg.batch_size, cfg.workers, augment, cfg.seed, drop_last=True, **shard)
+    val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, cfg.seed, shuffle=False, **shard)
     if len(train) == 0:
         raise ConfigError(f"{cfg.dataset} has fewer train samples than one batch ({cfg.batch_size})")
     options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, 0.01, cfg.clip_grad,
                             cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return Trainer(model.to(device), task, train, val if len(val) else None, options, device, progress)
+    return Trainer(model.to(device), task, train, val if len(val) else None, options, device, progress,
+                   ddp=world.size > 1)  # fmt: skip
 
 
 def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | None) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from seiscli.progress import Progress
+from seiscli.training.distributed import mean_across
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ class Trainer:
                 self._optimizer_step()
             total, count = total + float(loss.detach()) * len(x), count + len(x)
             self.progress.advance()
-        return total / max(count, 1)
+        return mean_across(total / max(count, 1))
 
     def _backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler else loss).backward()

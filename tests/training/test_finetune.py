@@ -112,3 +112,18 @@ def test_existing_run_needs_resume_or_overwrite(tmp_path):
         finetune(tmp_path, data, epochs=1)
     with pytest.raises(ConfigError, match="nothing to resume"):
         finetune(tmp_path, data, "fresh", resume=True)
+
+
+def test_init_and_freeze_keep_the_backbone(tmp_path):
+    data = blobs_dataset(tmp_path / "d.zarr")
+    finetune(tmp_path, data, "first", epochs=1)
+    finetune(tmp_path, data, "second", epochs=1, init=tmp_path / "first" / "best.safetensors", freeze=True, ema=None)
+    before, after = (
+        load_file(tmp_path / "first" / "best.safetensors"),
+        load_file(tmp_path / "second" / "last.safetensors"),
+    )
+    encoder = [k for k in before if not k.startswith(("ups.", "classifier.")) and before[k].dtype.is_floating_point
+               and "running" not in k]  # fmt: skip
+    head = [k for k in before if k.startswith("classifier.")]
+    assert encoder and all((before[k] == after[k]).all() for k in encoder)
+    assert any(not (before[k] == after[k]).all() for k in head)

@@ -1,0 +1,55 @@
+"""Two CPU processes under torchrun follow the same loss curve as one process with the same global batch."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from safetensors.torch import load_file
+
+from seiscli.training.distributed import current_world, torchrun_command
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_finetune import blobs_dataset  # noqa: E402
+
+
+def _run(dataset, out, *extra):
+    command = [sys.executable, "-m", "seiscli", "finetune", str(dataset), str(out), "--task", "salt",
+               "--model", "tiny_unet_gn", "--epochs", "2", "--batch-size", "16", "--workers", "0",
+               "--precision", "fp32", "--ema", "0.9", "--config", str(out.parent / "ce.toml"), *extra]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "RANK", "WORLD_SIZE"))}
+    result = subprocess.run(command, capture_output=True, text=True, env={**env, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def test_two_processes_equal_one(tmp_path):
+    data = blobs_dataset(tmp_path / "d.zarr", n=96)
+    # Cross-entropy with uniform weights is a mean over pixels, so half a batch on each of two ranks
+    # averages to the whole batch exactly; pooled Dice and weighted CE are not split that way.
+    (tmp_path / "ce.toml").write_text(
+        "[finetune]\naugment = false\ntask_options = {dice_weight = 0, max_class_weight = 1}\n"
+    )
+    one = _run(data, tmp_path / "one")
+    two = _run(data, tmp_path / "two", "--nproc-per-node", "2")
+    assert one.stdout.strip() == str(tmp_path / "one") and two.stdout.strip() == str(tmp_path / "two")
+    curves = [[json.loads(line)["train_loss"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+              for run in ("one", "two")]  # fmt: skip
+    np.testing.assert_allclose(curves[0], curves[1], rtol=1e-4)
+    first, second = load_file(tmp_path / "one" / "last.safetensors"), load_file(tmp_path / "two" / "last.safetensors")
+    assert all(np.allclose(first[k].numpy(), second[k].numpy(), atol=1e-4) for k in first)
+
+
+def test_rank_from_torchrun_or_slurm():
+    assert current_world({}).size == 1
+    assert current_world({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1"}).rank == 1
+    slurm = current_world({"SLURM_PROCID": "3", "SLURM_NTASKS": "4", "SLURM_LOCALID": "1",
+                           "SLURM_JOB_NODELIST": "node[01-02]"})  # fmt: skip
+    assert (slurm.rank, slurm.size, slurm.local_rank) == (3, 4, 1)
+
+
+def test_torchrun_command_relaunches_the_same_command():
+    command = torchrun_command(["finetune", "d", "o"], 2, 1, 0, None)
+    assert command[1:3] == ["-m", "torch.distributed.run"] and "--nproc-per-node=2" in command
+    assert command[-4:] == ["seiscli", "finetune", "d", "o"]
