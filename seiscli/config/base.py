@@ -2,13 +2,24 @@
 
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from seiscli.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def comma_items(value: object) -> object:
+    """``"a, b,c"`` -> ``("a", "b", "c")``: how lists are written on the command line."""
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
+
+
+# Option types that also accept a comma-separated string.
+CommaStrings = Annotated[tuple[str, ...], BeforeValidator(comma_items)]
+Fractions3 = Annotated[tuple[float, float, float], BeforeValidator(comma_items)]
+FloatPair = Annotated[tuple[float, float], BeforeValidator(comma_items)]
 
 
 class StrictModel(BaseModel):

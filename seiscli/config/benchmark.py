@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import NonNegativeInt, PositiveInt, field_validator
 
-from seiscli.config.base import StrictModel
+from seiscli.config.base import CommaStrings, StrictModel
 
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2,
           "g": 1e9, "gb": 1e9, "gib": 1024**3}  # fmt: skip
@@ -28,18 +28,13 @@ class IngestBenchmarkConfig(StrictModel):
     samples: PositiveInt = 1500
     format: Literal["ieee", "ibm"] = "ieee"
     workdir: Path | None = None
-    contenders: tuple[str, ...] = CONTENDERS
+    contenders: CommaStrings = CONTENDERS
     keep: bool = False
 
     @field_validator("size", mode="before")
     @classmethod
     def _parse_size(cls, value: object) -> object:
         return parse_size(value) if isinstance(value, str) else value
-
-    @field_validator("contenders", mode="before")
-    @classmethod
-    def _parse_contenders(cls, value: object) -> object:
-        return tuple(v.strip() for v in value.split(",")) if isinstance(value, str) else value
 
     @field_validator("contenders")
     @classmethod

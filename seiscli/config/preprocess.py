@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from seiscli.config.base import StrictModel
+from seiscli.config.base import CommaStrings, FloatPair, StrictModel
 from seiscli.data.normalize import METHODS
 from seiscli.data.patches import AXES
 
@@ -26,10 +26,10 @@ class PreprocessConfig(StrictModel):
     task: Literal["salt", "fault", "facies", "velocity", "pretrain"] | None = None
     patch: tuple[PositiveInt, ...] = (128, 128)
     stride: tuple[PositiveInt, ...] | None = None
-    axes: tuple[str, ...] = ("inline",)
+    axes: CommaStrings = ("inline",)
     normalize: str = "zscore"
     clip: float = Field(3.0, gt=0)
-    percentiles: tuple[float, float] = (0.5, 99.5)
+    percentiles: FloatPair = (0.5, 99.5)
     agc_window: PositiveInt = 64
     split: str | None = None  # default: blocked:0.8,0.1,0.1 for volumes, random for tiles, keep for datasets
     gap: int = Field(8, ge=0)
@@ -55,16 +55,6 @@ class PreprocessConfig(StrictModel):
     @classmethod
     def _parse_size(cls, value: object) -> object:
         return parse_size(value) if isinstance(value, str) else value
-
-    @field_validator("axes", mode="before")
-    @classmethod
-    def _parse_axes(cls, value: object) -> object:
-        return tuple(v.strip() for v in value.split(",")) if isinstance(value, str) else value
-
-    @field_validator("percentiles", mode="before")
-    @classmethod
-    def _parse_percentiles(cls, value: object) -> object:
-        return tuple(float(v) for v in value.split(",")) if isinstance(value, str) else value
 
     @field_validator("normalize")
     @classmethod

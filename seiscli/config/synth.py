@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
 
-from seiscli.config.base import StrictModel
+from seiscli.config.base import Fractions3, StrictModel
 from seiscli.config.ingest import parse_chunks
 
 FWI_FAMILIES = ("flat", "curved", "flat-fault", "curved-fault")
@@ -28,17 +28,12 @@ class SynthConfig(StrictModel):
     receivers: PositiveInt = 70
     time_samples: PositiveInt = 1000
     frequency: PositiveFloat = 15.0
-    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    split: Fractions3 = (0.8, 0.1, 0.1)
 
     @field_validator("shape", mode="before")
     @classmethod
     def _parse_shape(cls, value: object) -> object:
         return parse_chunks(value) if isinstance(value, str) else value
-
-    @field_validator("split", mode="before")
-    @classmethod
-    def _parse_split(cls, value: object) -> object:
-        return tuple(float(v) for v in value.split(",")) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check(self) -> "SynthConfig":

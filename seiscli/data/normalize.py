@@ -9,7 +9,8 @@ The method and each source's statistics are recorded in the dataset store, and e
 trained on it carries them, so inference normalizes new data the same way.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,3 +93,19 @@ class StreamingStats:
         cdf = np.cumsum(self.histogram) / max(self.histogram.sum(), 1)
         edges = np.linspace(*self.range, HISTOGRAM_BINS + 1)
         return float(edges[np.searchsorted(cdf, p / 100.0) + 1])
+
+
+def gather_statistics(arrays: Callable[[], Iterable[np.ndarray]], normalization: Normalization) -> Normalization:
+    """``normalization`` with the statistics of every array ``arrays()`` yields: one pass for
+    mean/std (and range), a second for the histogram when percentiles are asked for."""
+    if normalization.method in ("agc", "none"):
+        return normalization
+    low, high, streaming = np.inf, -np.inf, StreamingStats()
+    for array in arrays():
+        streaming.add(array)
+        low, high = min(low, float(array.min())), max(high, float(array.max()))
+    if normalization.method == "percentile":
+        streaming = StreamingStats((low, high if high > low else low + 1))
+        for array in arrays():
+            streaming.add(array)
+    return replace(normalization, stats=streaming.summary(normalization))

@@ -1,12 +1,11 @@
 """A dataset store (e.g. from ``seis synth fwi``) re-normalized and re-split into a new one."""
 
 from collections.abc import Iterator
-from dataclasses import replace
 
 import numpy as np
 
 from seiscli.config.preprocess import PreprocessConfig
-from seiscli.data.normalize import Normalization, StreamingStats
+from seiscli.data.normalize import Normalization, gather_statistics
 from seiscli.errors import ConfigError
 from seiscli.storage.dataset import DatasetLayout, DatasetStore, assign_splits, open_dataset
 
@@ -25,7 +24,7 @@ def dataset_plan(cfg: PreprocessConfig, normalization: Normalization):
         codes = assign_splits(n, cfg.split_fractions(), np.random.default_rng(cfg.seed))
     else:
         raise ConfigError(f"--split {cfg.split} does not apply to a dataset store: use keep or random:F,F,F")
-    normalization = _statistics(source, normalization)
+    normalization = gather_statistics(lambda: (x for x, _ in _batches(source)), normalization)
     y = source.y
     layout = DatasetLayout(source.attrs["task"], n, source.x.shape[1:], y.shape[1:] if y is not None else None,
                            str(y.dtype) if y is not None else "uint8", cfg.dtype, source.group["position"].shape[1],
@@ -39,20 +38,6 @@ def _batches(source: DatasetStore) -> Iterator[tuple[np.ndarray, np.ndarray | No
     for start in range(0, len(source), READ_SAMPLES):
         stop = min(start + READ_SAMPLES, len(source))
         yield source.x[start:stop], (source.y[start:stop] if source.y is not None else None)
-
-
-def _statistics(source: DatasetStore, normalization: Normalization) -> Normalization:
-    if normalization.method in ("agc", "none"):
-        return normalization
-    low, high, streaming = np.inf, -np.inf, StreamingStats()
-    for x, _ in _batches(source):
-        streaming.add(x)
-        low, high = min(low, float(x.min())), max(high, float(x.max()))
-    if normalization.method == "percentile":
-        streaming = StreamingStats((low, high if high > low else low + 1))
-        for x, _ in _batches(source):
-            streaming.add(x)
-    return replace(normalization, stats=streaming.summary(normalization))
 
 
 def _samples(source: DatasetStore, normalization: Normalization) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:

@@ -1,14 +1,13 @@
 """Samples from a folder of image tiles and masks (TGS-salt style)."""
 
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from seiscli.config.preprocess import PreprocessConfig
 from seiscli.data.images import Tile, assign_tile_splits, find_tiles, read_image, read_mask, read_split_file
-from seiscli.data.normalize import Normalization, StreamingStats
+from seiscli.data.normalize import Normalization, gather_statistics
 from seiscli.errors import ConfigError
 from seiscli.storage.dataset import DatasetLayout, assign_splits
 
@@ -20,7 +19,7 @@ def tile_plan(cfg: PreprocessConfig, normalization: Normalization):
     tiles = find_tiles(Path(folder))
     shape = read_image(tiles[0].image).shape  # (C, H, W)
     codes = _splits(cfg, [t.id for t in tiles])
-    normalization = _statistics(tiles, normalization)
+    normalization = gather_statistics(lambda: (read_image(t.image) for t in tiles), normalization)
     labelled = tiles[0].mask is not None
     classes = cfg.class_map()
     task = cfg.task or ("salt" if labelled else "pretrain")
@@ -42,22 +41,6 @@ def _splits(cfg: PreprocessConfig, ids: list[str]) -> np.ndarray:
     if kind == "random":
         return assign_splits(len(ids), cfg.split_fractions(), np.random.default_rng(cfg.seed))
     raise ConfigError(f"--split {cfg.split} does not apply to tiles: use random:F,F,F or file:PATH")
-
-
-def _statistics(tiles: list[Tile], normalization: Normalization) -> Normalization:
-    """One pass over the images for mean/std (and a second, for the histogram, for percentiles)."""
-    if normalization.method in ("agc", "none"):
-        return normalization
-    low, high, streaming = np.inf, -np.inf, StreamingStats()
-    for tile in tiles:
-        image = read_image(tile.image)
-        streaming.add(image)
-        low, high = min(low, float(image.min())), max(high, float(image.max()))
-    if normalization.method == "percentile":
-        streaming = StreamingStats((low, high if high > low else low + 1))
-        for tile in tiles:
-            streaming.add(read_image(tile.image))
-    return replace(normalization, stats=streaming.summary(normalization))
 
 
 def _samples(tiles: list[Tile], shape: tuple[int, ...], normalization: Normalization,
