@@ -16,6 +16,11 @@ def comma_items(value: object) -> object:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else value
 
 
+def parse_size(text: str) -> tuple[int, ...]:
+    """``"128x128"`` or ``"64,64,64"`` -> a tuple of ints (patch, chunk and shape options)."""
+    return tuple(int(part) for part in text.lower().replace(",", "x").split("x") if part.strip())
+
+
 # Option types that also accept a comma-separated string.
 CommaStrings = Annotated[tuple[str, ...], BeforeValidator(comma_items)]
 Fractions3 = Annotated[tuple[float, float, float], BeforeValidator(comma_items)]

@@ -13,7 +13,7 @@ _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, 
 CONTENDERS = ("seis", "mdio", "segyio")
 
 
-def parse_size(text: str) -> int:
+def parse_bytes(text: str) -> int:
     """``"1GiB"`` -> 1073741824; ``"500MB"`` -> 500000000."""
     match = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", text)
     if not match or match.group(2).lower() not in _UNITS:
@@ -34,7 +34,7 @@ class IngestBenchmarkConfig(StrictModel):
     @field_validator("size", mode="before")
     @classmethod
     def _parse_size(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
+        return parse_bytes(value) if isinstance(value, str) else value
 
     @field_validator("contenders")
     @classmethod

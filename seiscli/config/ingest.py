@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator
 
-from seiscli.config.base import StrictModel
+from seiscli.config.base import StrictModel, parse_size
 
 KEY_NAMES = ("inline", "crossline", "cdp", "cdp_x", "cdp_y", "coordinate_scalar")
 DEFAULT_KEYS = {
@@ -28,10 +28,6 @@ def parse_key_list(text: str) -> dict[str, str]:
             raise ValueError(f"{item!r} is not NAME=BYTE")
         pairs[name.strip()] = value.strip()
     return pairs
-
-
-def parse_chunks(text: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
 
 
 class IngestConfig(StrictModel):
@@ -72,7 +68,7 @@ class IngestConfig(StrictModel):
     @field_validator("chunks", mode="before")
     @classmethod
     def _parse_chunks(cls, value: object) -> object:
-        return parse_chunks(value) if isinstance(value, str) else value
+        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("compression")
     @classmethod

@@ -5,16 +5,11 @@ from typing import Literal
 
 from pydantic import Field, PositiveInt, field_validator, model_validator
 
-from seiscli.config.base import CommaStrings, FloatPair, StrictModel
+from seiscli.config.base import CommaStrings, FloatPair, StrictModel, parse_size
 from seiscli.data.normalize import METHODS
 from seiscli.data.patches import AXES
 
 SPLIT_KINDS = ("blocked", "random", "file", "keep")
-
-
-def parse_size(text: str) -> tuple[int, ...]:
-    """``"128x128"`` or ``"64,64,64"`` -> a tuple of ints."""
-    return tuple(int(part) for part in text.lower().replace(",", "x").split("x") if part.strip())
 
 
 class PreprocessConfig(StrictModel):

@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import PositiveFloat, PositiveInt, field_validator, model_validator
 
-from seiscli.config.base import Fractions3, StrictModel
-from seiscli.config.ingest import parse_chunks
+from seiscli.config.base import Fractions3, StrictModel, parse_size
 
 FWI_FAMILIES = ("flat", "curved", "flat-fault", "curved-fault")
 
@@ -33,7 +32,7 @@ class SynthConfig(StrictModel):
     @field_validator("shape", mode="before")
     @classmethod
     def _parse_shape(cls, value: object) -> object:
-        return parse_chunks(value) if isinstance(value, str) else value
+        return parse_size(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check(self) -> "SynthConfig":
