@@ -8,7 +8,8 @@ class Progress(Protocol):
 
     def start(self, description: str, total: int) -> None: ...
 
-    def advance(self, amount: int = 1) -> None: ...
+    def advance(self, amount: int = 1, status: str | None = None) -> None:
+        """``amount`` more steps done; ``status`` (e.g. the running loss) shown beside the bar."""
 
     def log(self, message: str) -> None: ...
 
@@ -19,7 +20,7 @@ class SilentProgress:
     def start(self, description: str, total: int) -> None:
         pass
 
-    def advance(self, amount: int = 1) -> None:
+    def advance(self, amount: int = 1, status: str | None = None) -> None:
         pass
 
     def log(self, message: str) -> None:

@@ -62,13 +62,14 @@ class _StderrProgress:
 
         self.stop()
         self.bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            console=self.console, transient=True)  # fmt: skip
+                            "{task.fields[status]}", console=self.console, transient=True)  # fmt: skip
         self.bar.start()
-        self.task = self.bar.add_task(description, total=total)
+        self.task = self.bar.add_task(description, total=total, status="")
 
-    def advance(self, amount: int = 1) -> None:
+    def advance(self, amount: int = 1, status: str | None = None) -> None:
         if self.bar is not None:
-            self.bar.advance(self.task, amount)
+            fields = {} if status is None else {"status": status}
+            self.bar.update(self.task, advance=amount, **fields)
 
     def log(self, message: str) -> None:
         log.info(message)

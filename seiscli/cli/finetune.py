@@ -28,10 +28,12 @@ def finetune(
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 30).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 32).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 1e-3).")] = None,
+    restarts: Annotated[int | None, typer.Option(help="Warm restarts of the cosine schedule (default 0).")] = None,
     accumulate: Annotated[int | None, typer.Option(help="Batches per optimizer step (default 1).")] = None,
     precision: Annotated[str | None, typer.Option(help="auto (bf16 where supported), bf16, fp16 or fp32.")] = None,
     ema: Annotated[float | None, typer.Option(help="EMA decay of the kept weights (default 0.999).")] = None,
     patience: Annotated[int | None, typer.Option(help="Stop after this many epochs without improvement.")] = None,
+    augment: Annotated[bool | None, typer.Option(help="Random flips, shifts, gain and noise (default on).")] = None,
     workers: Annotated[int | None, typer.Option(help="Loader worker processes (default 2).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default 0): same seed, same weights.")] = None,
     resume: Annotated[bool | None, typer.Option(help="Continue the run in OUT from its last complete epoch.")] = None,
@@ -45,7 +47,7 @@ def finetune(
 ) -> None:
     """Train a task model on a dataset store; keeps the best and the last checkpoint."""
     flags = dict(dataset=dataset, out=out, task=task, model=model, weights=weights, init=init, freeze=freeze, epochs=epochs,
-                 batch_size=batch_size, lr=lr, accumulate=accumulate, precision=precision, ema=ema,
+                 batch_size=batch_size, lr=lr, restarts=restarts, accumulate=accumulate, augment=augment, precision=precision, ema=ema,
                  patience=patience, workers=workers, seed=seed, resume=resume, overwrite=overwrite,
                  nproc_per_node=nproc_per_node, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint)  # fmt: skip
 

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt
 
+from seiscli.config.augment import AugmentConfig
 from seiscli.config.base import StrictModel
 
 
@@ -24,12 +25,14 @@ class FinetuneConfig(StrictModel):
     lr: PositiveFloat = 1e-3
     weight_decay: float = Field(1e-4, ge=0)
     warmup_epochs: float = Field(1.0, ge=0)
+    min_lr_ratio: float = Field(0.01, ge=0, le=1)  # the cosine ends at lr * min_lr_ratio
+    restarts: int = Field(0, ge=0)  # warm restarts of the cosine schedule
     clip_grad: float | None = Field(1.0, gt=0)
     accumulate: PositiveInt = 1
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     ema: float | None = Field(0.999, gt=0, lt=1)
     patience: PositiveInt | None = None
-    augment: bool = True
+    augment: bool | AugmentConfig = True  # a config file may tune it: [finetune.augment] noise = 0
     workers: int = Field(2, ge=0)
     seed: int = 0
     resume: bool = False

@@ -2,7 +2,7 @@
 
 Every model pads its input on the bottom and right to a multiple of its total stride (``pad_to_multiple``),
 runs on the padded map and crops its logits back (``crop``): a 101 x 101 TGS tile and a 64 x 64 patch
-go through the same code. The padding is zeros: inputs are normalized, so zero is the mean amplitude.
+go through the same code. The padding mirrors the section.
 """
 
 import math
@@ -47,12 +47,18 @@ def padded_size(size: tuple[int, int], multiple: int) -> tuple[int, int]:
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Zero-pad the bottom and right of ``x`` (B, C, H, W) to (B, C, Hp, Wp), multiples of ``multiple``."""
+    """Mirror-pad the bottom and right of ``x`` (B, C, H, W) to (B, C, Hp, Wp), multiples of ``multiple``.
+
+    Mirroring continues the reflectors past the edge, where zeros would draw a false boundary that
+    the network would learn to see near every bottom and right edge.
+    """
     height, width = x.shape[-2:]
     padded_h, padded_w = padded_size((height, width), multiple)
     if (padded_h, padded_w) == (height, width):
         return x
-    return F.pad(x, (0, padded_w - width, 0, padded_h - height))  # (B, C, Hp, Wp)
+    pad = (0, padded_w - width, 0, padded_h - height)
+    mode = "reflect" if padded_h - height < height and padded_w - width < width else "replicate"
+    return F.pad(x, pad, mode=mode)  # (B, C, Hp, Wp)
 
 
 def crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -136,18 +136,20 @@ def _load_init(model, init: Path, task) -> None:
 
 
 def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, device):
-    from seiscli.data.augment import Augment
+    from seiscli.data.augment import Augment, AugmentConfig
     from seiscli.data.loader import make_loader
     from seiscli.training.engine import EngineOptions, Trainer
 
-    augment = Augment.for_task(task.name) if cfg.augment else None
+    augment = None
+    if cfg.augment:
+        augment = Augment.for_task(task.name, cfg.augment if isinstance(cfg.augment, AugmentConfig) else None)
     shard = {"rank": world.rank, "world": world.size}
     train = make_loader(cfg.dataset, "train", cfg.batch_size, cfg.workers, augment, cfg.seed, drop_last=True, **shard)
     val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, cfg.seed, shuffle=False, **shard)
     if len(train) == 0:
         raise ConfigError(f"{cfg.dataset} has fewer train samples than one batch ({cfg.batch_size})")
-    options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, 0.01, cfg.clip_grad,
-                            cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
+    options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.restarts,
+                            cfg.clip_grad, cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
     return Trainer(model.to(device), task, train, val if len(val) else None, options, device, progress,
                    ddp=world.size > 1)  # fmt: skip
 

@@ -27,6 +27,7 @@ class EngineOptions:
     weight_decay: float = 1e-4
     warmup_epochs: float = 1.0
     min_lr_ratio: float = 0.01
+    restarts: int = 0  # warm restarts of the cosine: 1 + restarts equal cycles after the warm-up
     clip_grad: float | None = 1.0
     accumulate: int = 1
     precision: str = "auto"  # auto: bf16 on CPU when supported and on CUDA, else fp32; or bf16, fp16, fp32
@@ -65,14 +66,20 @@ def _cpu_has_bf16() -> bool:
         return False
 
 
-def warmup_cosine(total_steps: int, warmup_steps: int, min_ratio: float) -> Callable[[int], float]:
-    """Learning-rate factor at a step: linear warm-up, then cosine decay to ``min_ratio``."""
+def warmup_cosine(total_steps: int, warmup_steps: int, min_ratio: float, restarts: int = 0) -> Callable[[int], float]:
+    """Learning-rate factor at a step: linear warm-up, then cosine decay to ``min_ratio``.
+
+    With ``restarts`` the decay runs in 1 + restarts equal cycles, each starting again from the
+    full rate (SGDR, Loshchilov & Hutter 2017); every cycle ends on a low-rate, well-averaged model.
+    """
+    cycles = restarts + 1
 
     def factor(step: int) -> float:
         if step < warmup_steps:
             return (step + 1) / max(warmup_steps, 1)
-        progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        progress = min((step - warmup_steps) / max(total_steps - warmup_steps, 1), 1.0) * cycles
+        within = 1.0 if progress >= cycles else progress - math.floor(progress)
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * within))
 
     return factor
 
@@ -131,7 +138,7 @@ class Trainer:
         self.optimizer = make_optimizer(model, options)
         steps_per_epoch = max(1, math.ceil(len(train_loader) / options.accumulate))
         schedule = warmup_cosine(steps_per_epoch * options.epochs, round(steps_per_epoch * options.warmup_epochs),
-                                 options.min_lr_ratio)  # fmt: skip
+                                 options.min_lr_ratio, options.restarts)  # fmt: skip
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule)
         self.autocast, self.precision = autocast_context(device, options.precision)
         self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
@@ -172,7 +179,7 @@ class Trainer:
     def train_epoch(self) -> float:
         self.network.train()
         self.train_loader.sampler.set_epoch(self.epoch)
-        self.progress.start(f"epoch {self.epoch + 1}/{self.options.epochs}", len(self.train_loader))
+        self.progress.start(self._epoch_title(), len(self.train_loader))
         total, count = 0.0, 0
         for step, (x, y) in enumerate(self.train_loader):
             x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
@@ -183,8 +190,13 @@ class Trainer:
             if (step + 1) % self.options.accumulate == 0 or step + 1 == len(self.train_loader):
                 self._optimizer_step()
             total, count = total + float(loss.detach()) * len(x), count + len(x)
-            self.progress.advance()
+            self.progress.advance(status=f"loss {total / count:.4f}")
         return mean_across(total / max(count, 1))
+
+    def _epoch_title(self) -> str:
+        """ "epoch 5/30", with the best value of the primary metric so far."""
+        title = f"epoch {self.epoch + 1}/{self.options.epochs}"
+        return title if self.best is None else f"{title} (best {self.task.primary_metric} {self.best:.4f})"
 
     def _backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler else loss).backward()

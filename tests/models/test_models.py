@@ -221,3 +221,16 @@ def test_stem_adaptation_keeps_the_response_to_equal_channels():
         adapted = adapt_stem(weight, in_channels)
         assert adapted.shape == (8, in_channels, 4, 4)
         torch.testing.assert_close(adapted.sum(dim=1), weight.sum(dim=1))
+
+
+def test_padding_mirrors_the_section_and_crop_undoes_it():
+    from seiscli.models.layers import crop, pad_to_multiple
+
+    x = torch.arange(2 * 5 * 6, dtype=torch.float32).reshape(1, 2, 5, 6)
+    padded = pad_to_multiple(x, 4)  # (1, 2, 8, 8)
+    assert padded.shape == (1, 2, 8, 8)
+    assert torch.equal(padded[..., 5, :6], x[..., 3, :]) and torch.equal(padded[..., 7, :6], x[..., 1, :])
+    assert torch.equal(padded[..., :5, 6], x[..., :, 4])  # mirrored about the last column
+    assert torch.equal(crop(padded, (5, 6)), x)
+    small = torch.ones(1, 1, 2, 2)  # too small to mirror 14 rows: the edge is repeated
+    assert torch.equal(pad_to_multiple(small, 16), torch.ones(1, 1, 16, 16))

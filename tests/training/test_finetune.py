@@ -127,3 +127,28 @@ def test_init_and_freeze_keep_the_backbone(tmp_path):
     head = [k for k in before if k.startswith("classifier.")]
     assert encoder and all((before[k] == after[k]).all() for k in encoder)
     assert any(not (before[k] == after[k]).all() for k in head)
+
+
+class _Recorder:
+    def __init__(self):
+        self.titles, self.statuses = [], []
+
+    def start(self, description, total):
+        self.titles.append(description)
+
+    def advance(self, amount=1, status=None):
+        self.statuses.append(status)
+
+    def log(self, message):
+        pass
+
+
+def test_progress_shows_the_running_loss_and_the_best_metric(tmp_path):
+    data = blobs_dataset(tmp_path / "d.zarr", n=64)
+    recorder = _Recorder()
+    cfg = FinetuneConfig(dataset=str(data), out=tmp_path / "run", task="salt", model="tiny_unet", epochs=2,
+                         batch_size=16, workers=0)  # fmt: skip
+    run_finetune(cfg, progress=recorder)
+    assert recorder.titles[0] == "epoch 1/2" and recorder.titles[1].startswith("epoch 2/2 (best miou 0.")
+    assert all(status.startswith("loss ") for status in recorder.statuses if status)
+    assert len([s for s in recorder.statuses if s]) >= 2

@@ -13,6 +13,7 @@ from seiscli.training.tasks import (
     VelocityTask,
     focal_loss,
     inverse_frequency_weights,
+    lovasz_softmax_loss,
     make_task,
     sobel,
     total_variation,
@@ -63,6 +64,8 @@ def test_rarer_classes_weigh_more_and_weights_stay_bounded():
     fault = make_task("fault", class_frequencies={"fault": 0.04, "background": 0.96})  # dict order is irrelevant
     assert fault.class_weights.tolist() == pytest.approx([1.0, 20.0])  # 24 clipped to the default 20
     salt = make_task("salt", class_frequencies=[0.7, 0.3])
+    assert salt.class_weights.tolist() == [1.0, 1.0]  # salt is plain BCE by default: weighting costs IoU
+    salt = make_task("salt", class_frequencies=[0.7, 0.3], max_class_weight=20)
     assert salt.class_weights[1] > salt.class_weights[0] == 1.0
     with pytest.raises(ValueError, match="lack"):
         make_task("fault", class_frequencies={"background": 0.9, "faults": 0.1})
@@ -211,3 +214,36 @@ def test_facies_dice_averages_every_class_with_the_weights():
     rare_missed = task.loss(logits, target)["dice"]
     uniform = FaciesTask(FACIES).loss(logits, target)["dice"]
     assert rare_missed > uniform > 0  # the rare class's weight raises what its miss costs
+
+
+def test_lovasz_equals_one_minus_iou_on_hard_predictions():
+    # On one-hot probabilities the Lovasz extension is exact: the loss is 1 - IoU averaged over classes.
+    target = torch.tensor([[[0, 0, 1, 1], [0, 0, 1, 1]]])  # (1, 2, 4)
+    predicted = torch.tensor([[[0, 1, 1, 1], [0, 0, 0, 1]]])  # one false salt, one missed salt
+    probs = torch.nn.functional.one_hot(predicted, 2).movedim(-1, 1).float()  # (1, 2, 2, 4)
+    iou_background, iou_salt = 3 / 5, 3 / 5  # |A & B| / |A | B| per class
+    expected = 1 - (iou_background + iou_salt) / 2
+    assert float(lovasz_softmax_loss(probs, target)) == pytest.approx(expected)
+    perfect = torch.nn.functional.one_hot(target, 2).movedim(-1, 1).float()
+    assert float(lovasz_softmax_loss(perfect, target)) == pytest.approx(0.0)
+
+
+def test_lovasz_term_is_optional_differentiable_and_ignores_pixels():
+    target = _target(2)
+    logits = torch.randn(2, 2, 16, 16, requires_grad=True)
+    plain = make_task("salt")
+    with_lovasz = make_task("salt", lovasz_weight=0.5)
+    parts = with_lovasz.loss(logits, target)
+    assert "lovasz" not in plain.loss(logits, target)
+    assert float(parts["loss"]) == pytest.approx(
+        float(plain.loss(logits, target)["loss"].detach() + 0.5 * parts["lovasz"])
+    )
+    parts["loss"].backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+    probs = logits.detach().softmax(1)
+    ignored = target.clone()
+    ignored[:, :4] = 255
+    kept = lovasz_softmax_loss(probs[:, :, 4:], target[:, 4:])
+    assert float(lovasz_softmax_loss(probs, ignored, ignore_index=255)) == pytest.approx(float(kept))
+    with pytest.raises(ValueError, match=">= 0"):
+        make_task("salt", lovasz_weight=-1)

@@ -1,0 +1,32 @@
+"""The engine's schedule and what it tells the progress bar."""
+
+import pytest
+
+from seiscli.config.finetune import FinetuneConfig
+from seiscli.data.augment import AugmentConfig
+from seiscli.training.engine import warmup_cosine
+
+
+def test_warmup_then_cosine_to_the_floor():
+    factor = warmup_cosine(total_steps=110, warmup_steps=10, min_ratio=0.01)
+    assert [factor(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])  # linear warm-up
+    assert factor(10) == pytest.approx(1.0)
+    assert factor(60) == pytest.approx(0.01 + 0.99 * 0.5)  # half way down the cosine
+    assert factor(110) == pytest.approx(0.01) and factor(500) == pytest.approx(0.01)
+
+
+def test_restarts_split_the_decay_into_equal_cycles():
+    factor = warmup_cosine(total_steps=100, warmup_steps=0, min_ratio=0.0, restarts=1)
+    assert factor(0) == pytest.approx(1.0) and factor(25) == pytest.approx(0.5)
+    assert factor(49) < 0.01 and factor(50) == pytest.approx(1.0)  # the second cycle starts from the top
+    assert factor(75) == pytest.approx(0.5) and factor(100) == pytest.approx(0.0)
+
+
+def test_augment_takes_a_table_or_a_switch():
+    base = {"dataset": "d.zarr", "out": "run", "task": "salt"}
+    assert FinetuneConfig(**base).augment is True
+    assert FinetuneConfig(**base, augment=False).augment is False
+    tuned = FinetuneConfig(**base, augment={"noise": 0.0, "max_shift": 2})
+    assert tuned.augment == AugmentConfig(noise=0.0, max_shift=2)
+    with pytest.raises(ValueError):
+        FinetuneConfig(**base, augment={"nosie": 0.0})
