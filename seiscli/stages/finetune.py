@@ -150,7 +150,12 @@ def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, d
         raise ConfigError(f"{cfg.dataset} has fewer train samples than one batch ({cfg.batch_size})")
     options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.restarts,
                             cfg.clip_grad, cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
-    return Trainer(model.to(device), task, train, val if len(val) else None, options, device, progress,
+    model = model.to(device)
+    if world.size > 1:
+        from seiscli.training.global_batch import use_global_batchnorm
+
+        model = use_global_batchnorm(model)  # batch statistics over the global batch, as one process has
+    return Trainer(model, task, train, val if len(val) else None, options, device, progress,
                    ddp=world.size > 1)  # fmt: skip
 
 

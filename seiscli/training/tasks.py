@@ -36,6 +36,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from seiscli.training.global_batch import gather_across_ranks, share_of_global_mean, sum_across_ranks
 from seiscli.training.metrics import ConfusionMatrix, Meter, RegressionMeter
 
 MAX_CLASS_WEIGHT = 20.0
@@ -143,8 +144,6 @@ class SegmentationTask(Task):
     def _cross_entropy(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         weight = self.class_weights.to(logits.device)  # (K,)
         ignore = -100 if self.ignore_index is None else self.ignore_index
-        if self.focal_gamma == 0:
-            return F.cross_entropy(logits, target, weight=weight, ignore_index=ignore)
         return focal_loss(logits, target, weight, self.focal_gamma, ignore)
 
 
@@ -280,6 +279,7 @@ def soft_dice_loss(
     dims = (0, *range(2, probs.ndim))  # every axis but the class axis
     overlap = (probs * onehot * mask).sum(dims)  # (K,)
     size = (probs * mask).sum(dims) + (onehot * mask).sum(dims)  # (K,)
+    overlap, size = sum_across_ranks(torch.stack([overlap, size])).unbind()  # pooled over the global batch
     dice = (2 * overlap + DICE_SMOOTH) / (size + DICE_SMOOTH)  # (K,)
     return 1 - (weights * dice).sum() / weights.sum()
 
@@ -293,8 +293,8 @@ def lovasz_softmax_loss(probs: torch.Tensor, target: torch.Tensor, ignore_index:
     Jaccard loss along that order: the tight convex surrogate of the IoU (Berman et al. 2018).
     """
     num_classes = probs.shape[1]
-    probs = probs.movedim(1, -1).reshape(-1, num_classes)  # (N, K)
-    target = target.reshape(-1)  # (N,)
+    probs = gather_across_ranks(probs).movedim(1, -1).reshape(-1, num_classes)  # (N, K) the global batch
+    target = gather_across_ranks(target).reshape(-1)  # (N,)
     if ignore_index is not None:
         keep = target != ignore_index
         probs, target = probs[keep], target[keep]
@@ -317,13 +317,16 @@ def lovasz_softmax_loss(probs: torch.Tensor, target: torch.Tensor, ignore_index:
 def focal_loss(
     logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor, gamma: float, ignore_index: int = -100
 ) -> torch.Tensor:
-    """Class-weighted focal loss (Lin et al. 2017), normalized like weighted cross-entropy; gamma 0 is CE."""
+    """Class-weighted focal loss (Lin et al. 2017), normalized like weighted cross-entropy; gamma 0 is CE.
+
+    The normalizer is the total weight of the global batch, so DDP ranks add up to one process.
+    """
     valid = target != ignore_index  # (B, *S)
     safe = target.where(valid, 0)  # (B, *S)
     log_pt = F.log_softmax(logits, 1).gather(1, safe.unsqueeze(1)).squeeze(1)  # (B, *S) log p of the true class
     pixel_weight = weight[safe] * valid  # (B, *S)
-    focal = -((1 - log_pt.exp()) ** gamma) * log_pt  # (B, *S)
-    return (pixel_weight * focal).sum() / pixel_weight.sum().clamp_min(1e-12)
+    focal = -log_pt if gamma == 0 else -((1 - log_pt.exp()) ** gamma) * log_pt  # (B, *S)
+    return share_of_global_mean((pixel_weight * focal).sum(), pixel_weight.sum())
 
 
 def sobel(x: torch.Tensor) -> torch.Tensor:

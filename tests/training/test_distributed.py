@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from safetensors.torch import load_file
 
 from seiscli.training.distributed import current_world, torchrun_command
@@ -16,7 +17,7 @@ from test_finetune import blobs_dataset  # noqa: E402
 
 def _run(dataset, out, *extra):
     command = [sys.executable, "-m", "seiscli", "finetune", str(dataset), str(out), "--task", "salt",
-               "--model", "tiny_unet_gn", "--epochs", "2", "--batch-size", "16", "--workers", "0",
+               "--model", "tiny_unet", "--epochs", "2", "--batch-size", "16", "--workers", "0",
                "--precision", "fp32", "--ema", "0.9", "--config", str(out.parent / "ce.toml"), *extra]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "RANK", "WORLD_SIZE"))}
     result = subprocess.run(command, capture_output=True, text=True, env={**env, "OMP_NUM_THREADS": "1"})
@@ -26,17 +27,17 @@ def _run(dataset, out, *extra):
 
 def test_two_processes_equal_one(tmp_path):
     data = blobs_dataset(tmp_path / "d.zarr", n=96)
-    # Cross-entropy with uniform weights is a mean over pixels, so half a batch on each of two ranks
-    # averages to the whole batch exactly; pooled Dice and weighted CE are not split that way.
-    (tmp_path / "ce.toml").write_text(
-        "[finetune]\naugment = false\ntask_options = {dice_weight = 0, max_class_weight = 1}\n"
-    )
+    # The full recipe: BatchNorm, batch-pooled Dice, class-weighted CE, Lovasz and augmentations all see
+    # the global batch, so half a batch on each of two ranks trains like the whole batch in one process.
+    (tmp_path / "ce.toml").write_text("[finetune]\ntask_options = {max_class_weight = 20, lovasz_weight = 0.5}\n")
     one = _run(data, tmp_path / "one")
     two = _run(data, tmp_path / "two", "--nproc-per-node", "2")
     assert one.stdout.strip() == str(tmp_path / "one") and two.stdout.strip() == str(tmp_path / "two")
     curves = [[json.loads(line)["train_loss"] for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
               for run in ("one", "two")]  # fmt: skip
     np.testing.assert_allclose(curves[0], curves[1], rtol=1e-4)
+    val = [json.loads((tmp_path / run / "metrics.jsonl").read_text().splitlines()[-1])["val"] for run in ("one", "two")]
+    assert val[0]["miou"] == pytest.approx(val[1]["miou"], abs=1e-3)  # val split sharded, matrices merged
     first, second = load_file(tmp_path / "one" / "last.safetensors"), load_file(tmp_path / "two" / "last.safetensors")
     assert all(np.allclose(first[k].numpy(), second[k].numpy(), atol=1e-4) for k in first)
 
