@@ -181,17 +181,23 @@ class Trainer:
         self.train_loader.sampler.set_epoch(self.epoch)
         self.progress.start(self._epoch_title(), len(self.train_loader))
         total, count = 0.0, 0
-        for step, (x, y) in enumerate(self.train_loader):
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
+        for step, batch in enumerate(self.train_loader):
+            x, y = self._on_device(batch)
             with self.autocast:
                 output = self.network(x)  # (B, K, H, W)
-            loss = self.task.loss(output.float(), y)["loss"]
+            loss = self.task.loss(output, y, inputs=x)["loss"]
             self._backward(loss / self.options.accumulate)
             if (step + 1) % self.options.accumulate == 0 or step + 1 == len(self.train_loader):
                 self._optimizer_step()
             total, count = total + float(loss.detach()) * len(x), count + len(x)
             self.progress.advance(status=f"loss {total / count:.4f}")
         return mean_across(total / max(count, 1))
+
+    def _on_device(self, batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(x, y) on the device; y is None for an unlabelled store, whose loader yields x alone."""
+        x, y = (batch, None) if isinstance(batch, torch.Tensor) else batch
+        x = x.to(self.device, non_blocking=True)
+        return x, None if y is None else y.to(self.device, non_blocking=True)
 
     def _epoch_title(self) -> str:
         """ "epoch 5/30", with the best value of the primary metric so far."""
@@ -223,10 +229,11 @@ class Trainer:
             return {}
         model = self.evaluation_model()
         meter = self.task.new_meter()
-        for x, y in self.val_loader:
+        for batch in self.val_loader:
+            x, y = self._on_device(batch)
             with self.autocast:
-                output = model(x.to(self.device))
-            meter.update(self.task.predict(output.float()), y.to(self.device))
+                output = model(x)
+            meter.update(self.task.predict(output), y)
         return meter.all_reduced().as_dict()
 
     def evaluation_model(self) -> nn.Module:

@@ -2,10 +2,11 @@
 
 The training loop knows no model and no task; it calls, for every batch::
 
-    parts = task.loss(output, y)            # {"loss": scalar to backpropagate, <name>: detached part ...}
+    parts = task.loss(output, y, inputs=x)  # {"loss": scalar to backpropagate, <name>: detached part ...}
     meter.update(task.predict(output), y)   # meter = task.new_meter()
 
-with ``y`` exactly as the dataset store gives it: class ids (B, H, W) / (B, D, H, W) for segmentation,
+with ``y`` exactly as the dataset store gives it (None for an unlabelled store; ``inputs`` is the
+batch itself, for losses that need it, such as distillation's teacher): class ids (B, H, W) / (B, D, H, W) for segmentation,
 velocity in m/s (B, 1, H, W) for FWI. ``task.primary_metric`` names the ``meter.as_dict()`` entry that
 picks the best checkpoint, ``task.higher_is_better`` its direction.
 
@@ -56,7 +57,8 @@ class Task(ABC):
     class_names: list[str] | None
 
     @abstractmethod
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, output: torch.Tensor, target: torch.Tensor | None, inputs: torch.Tensor | None = None
+             ) -> dict[str, torch.Tensor]:  # fmt: skip
         """{"loss": scalar with a graph, other entries: detached parts for the log}."""
 
     @abstractmethod
@@ -117,7 +119,8 @@ class SegmentationTask(Task):
         self.class_weights = _class_weights(self.frequencies, self.num_classes, max_class_weight)  # (K,)
         self.dice_weights = self.class_weights if self.dice_on_background else _foreground_only(self.num_classes)
 
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, output: torch.Tensor, target: torch.Tensor, inputs: torch.Tensor | None = None
+             ) -> dict[str, torch.Tensor]:  # fmt: skip
         logits = output.float()  # (B, K, *S): losses in fp32 even under bf16 autocast
         target = _class_target(logits, target)  # (B, *S) int64
         probs = logits.softmax(1)  # (B, K, *S)
@@ -220,7 +223,8 @@ class VelocityTask(Task):
         """Normalized units -> m/s."""
         return (output + 1) * (self.vmax - self.vmin) / 2 + self.vmin
 
-    def loss(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def loss(self, output: torch.Tensor, target: torch.Tensor, inputs: torch.Tensor | None = None
+             ) -> dict[str, torch.Tensor]:  # fmt: skip
         pred = output.float()  # (B, 1, H, W) normalized
         true = self.normalize(_value_target(pred, target).float())  # (B, 1, H, W) m/s -> normalized
         huber = F.smooth_l1_loss(pred, true, beta=self.huber_delta)
