@@ -34,6 +34,9 @@ def finetune(
     ema: Annotated[float | None, typer.Option(help="EMA decay of the kept weights (default 0.999).")] = None,
     patience: Annotated[int | None, typer.Option(help="Stop after this many epochs without improvement.")] = None,
     augment: Annotated[bool | None, typer.Option(help="Random flips, shifts, gain and noise (default on).")] = None,
+    calibrate: Annotated[
+        bool | None, typer.Option(help="Salt, fault: pick the decision threshold on the val split (default on).")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Loader worker processes (default 2).")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed (default 0): same seed, same weights.")] = None,
     resume: Annotated[bool | None, typer.Option(help="Continue the run in OUT from its last complete epoch.")] = None,
@@ -47,7 +50,7 @@ def finetune(
 ) -> None:
     """Train a task model on a dataset store; keeps the best and the last checkpoint."""
     flags = dict(dataset=dataset, out=out, task=task, model=model, weights=weights, init=init, freeze=freeze, epochs=epochs,
-                 batch_size=batch_size, lr=lr, restarts=restarts, accumulate=accumulate, augment=augment, precision=precision, ema=ema,
+                 batch_size=batch_size, lr=lr, restarts=restarts, accumulate=accumulate, augment=augment, calibrate=calibrate, precision=precision, ema=ema,
                  patience=patience, workers=workers, seed=seed, resume=resume, overwrite=overwrite,
                  nproc_per_node=nproc_per_node, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint)  # fmt: skip
 
@@ -62,8 +65,12 @@ def finetune(
         return run_finetune(cfg, invocation(), progress)
 
     def report(r):
-        payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1)}
-        return str(r.path), payload, f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
+        payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1),
+                   "calibration": r.calibration}  # fmt: skip
+        message = f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
+        if r.calibration:
+            message += f"; threshold {r.calibration['threshold']:.3f} (val miou {r.calibration['val_miou']:.4f})"
+        return str(r.path), payload, message
 
     if os.environ.get(LAUNCHED) or not _is_main_rank():
         with contextlib.redirect_stdout(io.StringIO()):  # the launcher (or rank 0) reports the result

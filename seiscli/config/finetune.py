@@ -32,6 +32,7 @@ class FinetuneConfig(StrictModel):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     ema: float | None = Field(0.999, gt=0, lt=1)
     patience: PositiveInt | None = None
+    calibrate: bool = True  # salt, fault: choose the decision threshold of the best val mIoU after training
     augment: bool | AugmentConfig = True  # a config file may tune it: [finetune.augment] noise = 0
     workers: int = Field(2, ge=0)
     seed: int = 0

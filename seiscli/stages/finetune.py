@@ -20,6 +20,7 @@ class FinetuneResult:
     epochs: int
     best: dict[str, Any]
     seconds: float
+    calibration: dict[str, float] | None = None  # binary tasks: the decision threshold chosen on val
     warnings: list[str] = field(default_factory=list)
 
 
@@ -49,15 +50,20 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
         trainer.load_state_dict(load_state(cfg.out / LAST))
     card = _card(cfg, dataset, task, model, invocation)
     trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
+    if world.is_main and cfg.calibrate and _is_binary(task) and (cfg.out / BEST).is_file():
+        _calibrate_threshold(cfg, device)
     barrier()
     return summarize_run(cfg.out, time.perf_counter() - started)
 
 
 def summarize_run(out: Path, seconds: float) -> FinetuneResult:
-    """What a run folder says about its run: epochs done and the best metric."""
+    """What a run folder says about its run: epochs done, the best metric, the calibrated threshold."""
+    from seiscli.training.checkpoint import read_card
+
     lines = (out / LOG).read_text().splitlines() if (out / LOG).exists() else []
     last = json.loads(lines[-1]) if lines else {}
-    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds)
+    calibration = read_card(out / BEST).get("calibration") if (out / BEST).is_file() else None
+    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, calibration)
 
 
 def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
@@ -157,6 +163,33 @@ def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, d
         model = use_global_batchnorm(model)  # batch statistics over the global batch, as one process has
     return Trainer(model, task, train, val if len(val) else None, options, device, progress,
                    ddp=world.size > 1)  # fmt: skip
+
+
+def _is_binary(task) -> bool:
+    from seiscli.training.tasks import BinarySegmentationTask
+
+    return isinstance(task, BinarySegmentationTask)
+
+
+def _calibrate_threshold(cfg: FinetuneConfig, device) -> None:
+    """Choose the best checkpoint's decision threshold on the val split; record it in its card (and last's)."""
+    from safetensors.torch import load_file
+
+    from seiscli.data.loader import make_loader
+    from seiscli.training.calibration import best_threshold, probability_histograms
+    from seiscli.training.checkpoint import load_checkpoint, read_card, save_weights
+    from seiscli.training.engine import autocast_context
+
+    val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, shuffle=False)
+    if len(val) == 0:
+        return
+    card, model = load_checkpoint(cfg.out / BEST)
+    autocast, _ = autocast_context(device, cfg.precision)
+    calibration = best_threshold(probability_histograms(model.to(device), val, device, autocast))
+    for name in (BEST, LAST):
+        card = read_card(cfg.out / name)
+        card["task"] = {**card["task"], "threshold": calibration["threshold"]}
+        save_weights(cfg.out / name, load_file(str(cfg.out / name)), {**card, "calibration": calibration})
 
 
 def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | None) -> dict[str, Any]:

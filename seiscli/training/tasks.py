@@ -151,15 +151,28 @@ class SegmentationTask(Task):
 
 
 class BinarySegmentationTask(SegmentationTask):
-    """Background and one foreground class, as 2-class logits (B, 2, H, W); Dice on the foreground."""
+    """Background and one foreground class, as 2-class logits (B, 2, H, W); Dice on the foreground.
+
+    A pixel is foreground when its foreground probability exceeds ``threshold`` (0.5: the argmax);
+    ``seis finetune`` calibrates it on the validation split (seiscli/training/calibration.py).
+    """
 
     dice_on_background = False
 
-    def __init__(self, class_names: list[str] | None = None, class_frequencies: Frequencies | None = None, **options):
+    def __init__(self, class_names: list[str] | None = None, class_frequencies: Frequencies | None = None, *,
+                 threshold: float = 0.5, **options):  # fmt: skip
         class_names = class_names or ["background", self.name]
         if len(class_names) != 2:
             raise ValueError(f"{self.name} is binary: it needs 2 class names, got {class_names}")
+        if not 0 < threshold < 1:
+            raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
         super().__init__(class_names, class_frequencies, **options)
+        self.threshold = float(threshold)
+        self.options["threshold"] = self.threshold
+
+    def predict(self, output: torch.Tensor) -> torch.Tensor:
+        foreground = output.float().softmax(1)[:, 1]  # (B, *S)
+        return (foreground > self.threshold).long()  # (B, *S)
 
 
 class SaltTask(BinarySegmentationTask):

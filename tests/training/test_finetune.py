@@ -152,3 +152,18 @@ def test_progress_shows_the_running_loss_and_the_best_metric(tmp_path):
     assert recorder.titles[0] == "epoch 1/2" and recorder.titles[1].startswith("epoch 2/2 (best miou 0.")
     assert all(status.startswith("loss ") for status in recorder.statuses if status)
     assert len([s for s in recorder.statuses if s]) >= 2
+
+
+def test_binary_runs_calibrate_their_threshold_on_val(tmp_path):
+    data = blobs_dataset(tmp_path / "d.zarr", n=128)
+    result = finetune(tmp_path, data, epochs=2)
+    card = read_card(tmp_path / "run" / "best.safetensors")
+    calibration = card["calibration"]
+    assert result.calibration == calibration and card["task"]["threshold"] == calibration["threshold"]
+    assert read_card(tmp_path / "run" / "last.safetensors")["task"]["threshold"] == calibration["threshold"]
+    assert calibration["val_miou"] >= calibration["val_miou_at_0.5"]
+    evaluated = run_evaluate(EvaluateConfig(model=tmp_path / "run" / "best.safetensors", dataset=str(data),
+                                            split="val", workers=0))  # fmt: skip
+    assert evaluated.metrics["miou"] == pytest.approx(calibration["val_miou"], abs=2e-3)
+    plain = finetune(tmp_path, data, name="plain", epochs=1, calibrate=False)
+    assert plain.calibration is None and "calibration" not in read_card(tmp_path / "plain" / "best.safetensors")
