@@ -20,6 +20,7 @@ class FinetuneResult:
     epochs: int
     best: dict[str, Any]
     seconds: float
+    parameters: dict[str, int] = field(default_factory=dict)  # total, trainable, adapters
     warnings: list[str] = field(default_factory=list)
 
 
@@ -48,16 +49,26 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
     if cfg.resume:
         trainer.load_state_dict(load_state(cfg.out / LAST))
     card = _card(cfg, dataset, task, model, invocation)
+    progress.log(describe_parameters(card["parameters"]))
     trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
     barrier()
     return summarize_run(cfg.out, time.perf_counter() - started)
 
 
 def summarize_run(out: Path, seconds: float) -> FinetuneResult:
-    """What a run folder says about its run: epochs done and the best metric."""
+    """What a run folder says about its run: epochs done, the best metric, the parameters trained."""
+    from seiscli.training.checkpoint import read_card
+
     lines = (out / LOG).read_text().splitlines() if (out / LOG).exists() else []
     last = json.loads(lines[-1]) if lines else {}
-    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds)
+    parameters = read_card(out / LAST).get("parameters", {}) if (out / LAST).exists() else {}
+    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, parameters)
+
+
+def describe_parameters(counts: dict[str, int]) -> str:
+    """ "trainable parameters: 12,290 of 70,306 (3,072 in LoRA adapters)"."""
+    text = f"trainable parameters: {counts['trainable']:,} of {counts['total']:,}"
+    return text + (f" ({counts['adapters']:,} in LoRA adapters)" if counts["adapters"] else "")
 
 
 def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
@@ -103,6 +114,11 @@ def _make_model(cfg: FinetuneConfig, dataset, task):
         _load_init(model, cfg.init, task)
     if cfg.freeze:
         _freeze_backbone(model)
+    if cfg.lora:
+        from seiscli.models.lora import ATTENTION, MLP, LoraSettings, apply_lora
+
+        targets = ATTENTION + MLP if cfg.lora_mlp else ATTENTION
+        apply_lora(model, LoraSettings(cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, targets))
     return model
 
 
@@ -121,13 +137,13 @@ def _freeze_backbone(model) -> None:
 
 
 def _load_init(model, init: Path, task) -> None:
-    """Another checkpoint's weights: everything whose name and shape match (a new head stays new)."""
-    from safetensors.torch import load_file
+    """Another checkpoint's weights: everything whose name and shape match (a new head stays new).
 
-    from seiscli.training.checkpoint import read_card
+    A LoRA checkpoint gives its merged weights, so a run (LoRA or not) starts from what it had learnt.
+    """
+    from seiscli.training.checkpoint import plain_weights
 
-    read_card(init)  # a clear error when it is not a seis checkpoint
-    theirs = load_file(str(init))
+    theirs = plain_weights(init)  # a clear error when it is not a seis checkpoint
     ours = model.state_dict()
     matching = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
     if not matching:
@@ -160,9 +176,12 @@ def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, d
 
 
 def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | None) -> dict[str, Any]:
+    from seiscli.models.lora import parameter_counts
+
     attrs = dataset.attrs
     return {
         "model": model.card_args,
+        "parameters": parameter_counts(model),
         "task": task.spec(),
         "classes": task.class_names,
         "in_channels": dataset.x.shape[1],
