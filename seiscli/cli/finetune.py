@@ -71,10 +71,10 @@ def finetune(
         return run_finetune(cfg, invocation(), progress)
 
     def report(r):
-        payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1),
-                   "parameters": r.parameters}  # fmt: skip
         from seiscli.stages.finetune import describe_parameters
 
+        payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1),
+                   "parameters": r.parameters}  # fmt: skip
         summary = f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
         return str(r.path), payload, summary + (f"; {describe_parameters(r.parameters)}" if r.parameters else "")
 
