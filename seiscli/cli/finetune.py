@@ -30,9 +30,11 @@ def finetune(
     ] = None,
     lora_rank: Annotated[int | None, typer.Option(help="Rank of the LoRA adapters (default 8).")] = None,
     lora_alpha: Annotated[
-        float | None, typer.Option(help="LoRA scale: updates count alpha / rank (default 16).")
+        float | None, typer.Option(help="LoRA scale: adapter updates weigh alpha / rank (default 16).")
     ] = None,
-    lora_mlp: Annotated[bool | None, typer.Option(help="Adapt the backbone's MLP layers too (ConvNeXt: only).")] = None,
+    lora_mlp: Annotated[
+        bool | None, typer.Option(help="LoRA on the MLP layers too (a ConvNeXt has no others).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 30).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 32).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 1e-3).")] = None,
