@@ -62,7 +62,7 @@ def summarize_run(out: Path, seconds: float) -> FinetuneResult:
     lines = (out / LOG).read_text().splitlines() if (out / LOG).exists() else []
     last = json.loads(lines[-1]) if lines else {}
     parameters = read_card(out / LAST).get("parameters", {}) if (out / LAST).exists() else {}
-    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, parameters)
+    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, parameters=parameters)
 
 
 def describe_parameters(counts: dict[str, int]) -> str:
