@@ -92,7 +92,7 @@ def test_bad_lora_options_are_one_line_errors(options, message):
 
 def _command(data, out, *extra):
     return [sys.executable, "-m", "seiscli", "finetune", str(data), str(out), "--task", "salt", "--model", MODEL,
-            "--epochs", "3", "--batch-size", "16", "--workers", "0", "--lr", "3e-3", "--ema", "0.9",
+            "--epochs", "2", "--batch-size", "16", "--workers", "0", "--lr", "3e-3", "--ema", "0.9",
             "--precision", "fp32", "--weights", str(out.parent / "vit.safetensors"), "--lora", "--lora-rank", "2",
             "--lora-alpha", "4", "--lora-mlp", "--json", "-q", *extra]  # fmt: skip
 
@@ -108,7 +108,7 @@ def test_killed_lora_run_resumes_to_the_same_weights_and_two_processes_train_ali
     data = blobs_dataset(tmp_path / "d.zarr", n=96)
     save_file(pretrained_like(create_model(MODEL)).backbone.model.state_dict(), tmp_path / "vit.safetensors")
     straight = json.loads(_run(_command(data, tmp_path / "straight")).stdout)
-    assert straight["epochs"] == 3 and straight["parameters"]["adapters"] == 4 * 2 * (192 + 320)
+    assert straight["epochs"] == 2 and straight["parameters"]["adapters"] == 4 * 2 * (192 + 320)
 
     process = subprocess.Popen(_command(data, tmp_path / "killed"), stdout=subprocess.DEVNULL)
     state = tmp_path / "killed" / "last.safetensors.state.pt"
