@@ -25,6 +25,16 @@ def finetune(
     ] = None,
     init: Annotated[Path | None, typer.Option(help="Start from another checkpoint's weights.")] = None,
     freeze: Annotated[bool | None, typer.Option(help="Train the decoder/head only; the backbone stays fixed.")] = None,
+    lora: Annotated[
+        bool | None, typer.Option(help="LoRA adapters on the backbone's attention; it stays fixed, the decoder trains.")
+    ] = None,
+    lora_rank: Annotated[int | None, typer.Option(help="Rank of the LoRA adapters (default 8).")] = None,
+    lora_alpha: Annotated[
+        float | None, typer.Option(help="LoRA scale: adapter updates weigh alpha / rank (default 16).")
+    ] = None,
+    lora_mlp: Annotated[
+        bool | None, typer.Option(help="LoRA on the MLP layers too (a ConvNeXt has no others).")
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 30).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 32).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 1e-3).")] = None,
@@ -49,7 +59,8 @@ def finetune(
     overwrite: OverwriteOpt = None,
 ) -> None:
     """Train a task model on a dataset store; keeps the best and the last checkpoint."""
-    flags = dict(dataset=dataset, out=out, task=task, model=model, weights=weights, init=init, freeze=freeze, epochs=epochs,
+    flags = dict(dataset=dataset, out=out, task=task, model=model, weights=weights, init=init, freeze=freeze, lora=lora,
+                 lora_rank=lora_rank, lora_alpha=lora_alpha, lora_mlp=lora_mlp, epochs=epochs,
                  batch_size=batch_size, lr=lr, restarts=restarts, accumulate=accumulate, augment=augment, calibrate=calibrate, precision=precision, ema=ema,
                  patience=patience, workers=workers, seed=seed, resume=resume, overwrite=overwrite,
                  nproc_per_node=nproc_per_node, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint)  # fmt: skip
@@ -65,12 +76,14 @@ def finetune(
         return run_finetune(cfg, invocation(), progress)
 
     def report(r):
+        from seiscli.stages.finetune import describe_parameters
+
         payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1),
-                   "calibration": r.calibration}  # fmt: skip
+                   "calibration": r.calibration, "parameters": r.parameters}  # fmt: skip
         message = f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
         if r.calibration:
             message += f"; threshold {r.calibration['threshold']:.3f} (val miou {r.calibration['val_miou']:.4f})"
-        return str(r.path), payload, message
+        return str(r.path), payload, message + (f"; {describe_parameters(r.parameters)}" if r.parameters else "")
 
     if os.environ.get(LAUNCHED) or not _is_main_rank():
         with contextlib.redirect_stdout(io.StringIO()):  # the launcher (or rank 0) reports the result

@@ -30,7 +30,7 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
     from seiscli.training.tasks import make_task
 
     progress = progress or SilentProgress()
-    card, model = load_checkpoint(cfg.model)
+    card, model = load_checkpoint(cfg.model, merge=True)  # LoRA adapters folded in: plain layers run faster
     dataset = open_dataset(cfg.dataset)
     task = make_task(**card["task"])
     if dataset.attrs["task"] != task.name:

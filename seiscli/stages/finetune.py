@@ -21,6 +21,7 @@ class FinetuneResult:
     best: dict[str, Any]
     seconds: float
     calibration: dict[str, float] | None = None  # binary tasks: the decision threshold chosen on val
+    parameters: dict[str, int] = field(default_factory=dict)  # total, trainable, adapters
     warnings: list[str] = field(default_factory=list)
 
 
@@ -49,6 +50,7 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
     if cfg.resume:
         trainer.load_state_dict(load_state(cfg.out / LAST))
     card = _card(cfg, dataset, task, model, invocation)
+    progress.log(describe_parameters(card["parameters"]))
     trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
     if world.is_main and cfg.calibrate and _is_binary(task) and (cfg.out / BEST).is_file():
         _calibrate_threshold(cfg, device)
@@ -57,13 +59,20 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
 
 
 def summarize_run(out: Path, seconds: float) -> FinetuneResult:
-    """What a run folder says about its run: epochs done, the best metric, the calibrated threshold."""
+    """What a run folder says about its run: epochs done, the best metric, the threshold, the parameters trained."""
     from seiscli.training.checkpoint import read_card
 
     lines = (out / LOG).read_text().splitlines() if (out / LOG).exists() else []
     last = json.loads(lines[-1]) if lines else {}
     calibration = read_card(out / BEST).get("calibration") if (out / BEST).is_file() else None
-    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, calibration)
+    parameters = read_card(out / LAST).get("parameters", {}) if (out / LAST).exists() else {}
+    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, calibration, parameters)
+
+
+def describe_parameters(counts: dict[str, int]) -> str:
+    """ "trainable parameters: 12,290 of 70,306 (3,072 in LoRA adapters)"."""
+    text = f"trainable parameters: {counts['trainable']:,} of {counts['total']:,}"
+    return text + (f" ({counts['adapters']:,} in LoRA adapters)" if counts["adapters"] else "")
 
 
 def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
@@ -109,6 +118,11 @@ def _make_model(cfg: FinetuneConfig, dataset, task):
         _load_init(model, cfg.init, task)
     if cfg.freeze:
         _freeze_backbone(model)
+    if cfg.lora:
+        from seiscli.models.lora import ATTENTION, MLP, LoraSettings, apply_lora
+
+        targets = ATTENTION + MLP if cfg.lora_mlp else ATTENTION
+        apply_lora(model, LoraSettings(cfg.lora_rank, cfg.lora_alpha, cfg.lora_dropout, targets))
     return model
 
 
@@ -127,13 +141,13 @@ def _freeze_backbone(model) -> None:
 
 
 def _load_init(model, init: Path, task) -> None:
-    """Another checkpoint's weights: everything whose name and shape match (a new head stays new)."""
-    from safetensors.torch import load_file
+    """Another checkpoint's weights: everything whose name and shape match (a new head stays new).
 
-    from seiscli.training.checkpoint import read_card
+    A LoRA checkpoint gives its merged weights, so a run (LoRA or not) starts from what it had learnt.
+    """
+    from seiscli.training.checkpoint import plain_weights
 
-    read_card(init)  # a clear error when it is not a seis checkpoint
-    theirs = load_file(str(init))
+    theirs = plain_weights(init)  # a clear error when it is not a seis checkpoint
     ours = model.state_dict()
     matching = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
     if not matching:
@@ -183,7 +197,7 @@ def _calibrate_threshold(cfg: FinetuneConfig, device) -> None:
     val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, shuffle=False)
     if len(val) == 0:
         return
-    card, model = load_checkpoint(cfg.out / BEST)
+    card, model = load_checkpoint(cfg.out / BEST, merge=True)
     autocast, _ = autocast_context(device, cfg.precision)
     calibration = best_threshold(probability_histograms(model.to(device), val, device, autocast))
     for name in (BEST, LAST):
@@ -193,9 +207,12 @@ def _calibrate_threshold(cfg: FinetuneConfig, device) -> None:
 
 
 def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | None) -> dict[str, Any]:
+    from seiscli.models.lora import parameter_counts
+
     attrs = dataset.attrs
     return {
         "model": model.card_args,
+        "parameters": parameter_counts(model),
         "task": task.spec(),
         "classes": task.class_names,
         "in_channels": dataset.x.shape[1],

@@ -4,6 +4,10 @@ The weights file carries a model card in its metadata (``seis.card``: registry n
 constructor arguments, task, classes, input channels, patch size, normalization, training
 config, best metrics, provenance), so loading needs nothing but the file. Resumable training
 state (optimizer, scheduler, EMA, RNG, epoch, step) sits beside it in ``<name>.state.pt``.
+
+A LoRA fine-tune's checkpoint holds the base weights and the adapters together, and its card's
+``model.lora`` says which adapters to apply before loading them; ``load_checkpoint(merge=True)``
+returns the plain model with the adapters folded in, whose weights save as an ordinary checkpoint.
 """
 
 import json
@@ -49,16 +53,49 @@ def read_card(path: Path) -> dict[str, Any]:
     return json.loads(metadata[CARD_KEY])
 
 
-def load_checkpoint(path: Path):
-    """(card, model with its weights loaded, in eval mode)."""
-    from safetensors.torch import load_file
-
+def build_model(model_card: dict[str, Any]):
+    """The model a card's ``model`` entry describes: the registered model, with LoRA adapters when it has them."""
     from seiscli.models import create_model
 
+    model = create_model(model_card["name"], **model_card["kwargs"])
+    if "lora" in model_card:
+        from seiscli.models.lora import LoraSettings, apply_lora
+
+        apply_lora(model, LoraSettings.from_card(model_card["lora"]))
+    return model
+
+
+def load_checkpoint(path: Path, merge: bool = False):
+    """(card, model with its weights loaded, in eval mode).
+
+    A LoRA checkpoint comes back with its adapters; with ``merge`` they are folded into the base
+    weights, which leaves the plain registered model (no PEFT layers), described by ``merged_card``.
+    """
+    from safetensors.torch import load_file
+
     card = read_card(path)
-    model = create_model(card["model"]["name"], **card["model"]["kwargs"])
+    model = build_model(card["model"])
     model.load_state_dict(load_file(str(path)))
+    if merge and "lora" in card["model"]:
+        from seiscli.models.lora import merge_lora
+
+        model, card = merge_lora(model), merged_card(card)
     return card, model.eval()
+
+
+def merged_card(card: dict[str, Any]) -> dict[str, Any]:
+    """The card of a LoRA checkpoint's merged weights: a plain model, with the merged LoRA settings recorded."""
+    model = {key: value for key, value in card["model"].items() if key != "lora"}
+    return {**card, "model": model, "merged_lora": card["model"]["lora"]}
+
+
+def plain_weights(path: Path) -> dict[str, Any]:
+    """A checkpoint's weights as the plain registered model names them (a LoRA checkpoint's merged)."""
+    from safetensors.torch import load_file
+
+    if "lora" not in read_card(path)["model"]:
+        return load_file(str(path))
+    return load_checkpoint(path, merge=True)[1].state_dict()
 
 
 def save_state(checkpoint: Path, state: dict[str, Any]) -> None:

@@ -88,12 +88,14 @@ class ExponentialAverage:
     """EMA of a model's floating-point parameters and buffers, kept in float32.
 
     The decay warms up as (1 + n) / (10 + n) over the first updates, so a short run is not
-    dominated by the random initial weights.
+    dominated by the random initial weights. Frozen parameters are copied, not averaged, so they
+    stay bit-identical (an average of equal values can round differently).
     """
 
     def __init__(self, model: nn.Module, decay: float):
         self.decay = decay
         self.updates = 0
+        self.frozen = {name for name, parameter in model.named_parameters() if not parameter.requires_grad}
         self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
 
     @torch.no_grad()
@@ -101,7 +103,7 @@ class ExponentialAverage:
         self.updates += 1
         decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
         for name, value in model.state_dict().items():
-            if value.dtype.is_floating_point:
+            if value.dtype.is_floating_point and name not in self.frozen:
                 self.shadow[name].mul_(decay).add_(value.detach().float(), alpha=1 - decay)
             else:
                 self.shadow[name].copy_(value)
