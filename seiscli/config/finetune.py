@@ -1,4 +1,4 @@
-"""Options of ``seis finetune``."""
+"""Options of ``seis finetune`` and the training options every training command shares."""
 
 from pathlib import Path
 from typing import Literal
@@ -9,17 +9,11 @@ from seiscli.config.augment import AugmentConfig
 from seiscli.config.base import StrictModel
 
 
-class FinetuneConfig(StrictModel):
-    """Train a task model on a dataset store (from scratch, from --weights or from --init)."""
+class TrainingConfig(StrictModel):
+    """A training run on a dataset store into the run folder OUT: schedule, precision, resume, processes."""
 
     dataset: str
     out: Path
-    task: Literal["salt", "fault", "facies", "velocity"]
-    model: str = "unet"
-    task_options: dict[str, float] = Field(default_factory=dict)  # loss settings, e.g. {dice_weight = 0.5}
-    weights: Path | None = None  # backbone weights file (timm state dict or safetensors)
-    init: Path | None = None  # start from another checkpoint's weights (the head is re-made)
-    freeze: bool = False  # train the decoder/head only
     epochs: PositiveInt = 30
     batch_size: PositiveInt = 32
     lr: PositiveFloat = 1e-3
@@ -45,3 +39,14 @@ class FinetuneConfig(StrictModel):
     @property
     def wants_launch(self) -> bool:
         return self.nproc_per_node > 1 or self.nnodes > 1
+
+
+class FinetuneConfig(TrainingConfig):
+    """Train a task model on a dataset store (from scratch, from --weights or from --init)."""
+
+    task: Literal["salt", "fault", "facies", "velocity"]
+    model: str = "unet"
+    task_options: dict[str, float] = Field(default_factory=dict)  # loss settings, e.g. {dice_weight = 0.5}
+    weights: Path | None = None  # backbone weights file (timm state dict or safetensors)
+    init: Path | None = None  # start from another checkpoint's weights (the head is re-made)
+    freeze: bool = False  # train the decoder/head only
