@@ -111,17 +111,19 @@ def test_an_unlabelled_store_trains_on_the_teacher_alone(tmp_path, teacher):
 
 def test_feature_matching_trains_and_saves_the_plain_student(tmp_path, teacher):
     data, teacher_path = teacher
-    distill(tmp_path, teacher_path, data, epochs=2, feature_weight=1.0)
+    result = distill(tmp_path, teacher_path, data, epochs=2, feature_weight=1.0)
+    losses = [entry["train_loss"] for entry in log_of(tmp_path / "student")]
+    assert losses[-1] < losses[0]
     state = load_state(tmp_path / "student" / "last.safetensors")["model"]
     assert any(k.startswith("projection.") for k in state)  # trained and resumable ...
     saved = load_file(tmp_path / "student" / "last.safetensors")
     assert saved.keys() == create_model(STUDENT).state_dict().keys()  # ... but not saved with the student
     assert all(torch.equal(saved[k], state[f"student.{k}"]) for k in saved)
-    evaluated = run_evaluate(EvaluateConfig(model=tmp_path / "student" / "best.safetensors", dataset=str(data),
-                                            split="test", workers=0))  # fmt: skip
-    assert evaluated.metrics["miou"] > 0.5
-    tuned = finetune(tmp_path, data, "tuned", model=STUDENT, epochs=1, init=tmp_path / "student" / "best.safetensors")
-    assert tuned.best["miou"] > 0.5  # --init found every weight: a fresh model scores far less after one epoch
+    best = tmp_path / "student" / "best.safetensors"
+    evaluated = run_evaluate(EvaluateConfig(model=best, dataset=str(data), split="val", batch_size=8, workers=0))
+    assert evaluated.metrics["miou"] == pytest.approx(result.comparison["student"]["metrics"]["miou"], abs=1e-3)
+    tuned = finetune(tmp_path, data, "tuned", model=STUDENT, epochs=1, init=best)
+    assert tuned.epochs == 1 and read_card(tmp_path / "tuned" / "best.safetensors")["model"]["name"] == STUDENT
 
 
 class _KillAt:
@@ -198,10 +200,12 @@ def test_velocity_distills_by_mse_and_labels_mix_in_by_alpha():
     with torch.no_grad():
         mse = F.mse_loss(output[0], teacher(x))
     unlabelled = DistillationTask(task, teacher, alpha=0.3).loss(output, None, inputs=x)
-    assert unlabelled.keys() == {"loss", "soft"} and float(unlabelled["loss"]) == pytest.approx(float(mse), rel=1e-5)
+    assert unlabelled.keys() == {"loss", "soft"} and float(unlabelled["loss"].detach()) == pytest.approx(
+        float(mse), rel=1e-5
+    )
     labelled = DistillationTask(task, teacher, alpha=0.3).loss(output, y, inputs=x)
     hard = task.loss(output[0], y)["loss"]
-    assert float(labelled["loss"]) == pytest.approx(float(0.3 * mse + 0.7 * hard), rel=1e-5)
+    assert float(labelled["loss"].detach()) == pytest.approx(float(0.3 * mse + 0.7 * hard.detach()), rel=1e-5)
     labelled["loss"].backward()
     assert all(p.grad is not None for p in student.parameters()) and not any(
         p.requires_grad for p in teacher.parameters()
@@ -218,7 +222,7 @@ def test_features_match_through_a_projection_onto_the_teachers_grid():
     logits, projected = student(x)
     assert logits.shape == (2, 2, 32, 32) and projected.shape[:2] == (2, 32)
     parts = DistillationTask(task, teacher, feature_weight=2.0).loss((logits, projected), None, inputs=x)
-    assert float(parts["loss"]) == pytest.approx(float(parts["soft"] + 2.0 * parts["features"]), rel=1e-5)
+    assert float(parts["loss"].detach()) == pytest.approx(float(parts["soft"] + 2.0 * parts["features"]), rel=1e-5)
     parts["loss"].backward()
     assert student.projection.weight.grad.abs().sum() > 0
 
