@@ -46,10 +46,11 @@ LAUNCHED = "SEIS_LAUNCHED_BY_SEIS"
 
 
 def run_training_command(common: Common, stage: Callable[[Any], Any], report: Callable) -> None:
-    """``run_command``, with stdout left to the process that reports: the launcher, or rank 0."""
+    """``run_command``, with the result (stdout and summary) left to the process that reports: the
+    launcher, or rank 0."""
     if os.environ.get(LAUNCHED) or not _is_main_rank():
         with contextlib.redirect_stdout(io.StringIO()):
-            run_command(common, stage, report)
+            run_command(common, stage, lambda result: (*report(result)[:2], None))
     else:
         run_command(common, stage, report)
 
