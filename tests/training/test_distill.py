@@ -10,7 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
+from typer.testing import CliRunner
 
+from seiscli.cli.main import app
 from seiscli.config.distill import DistillConfig
 from seiscli.config.evaluate import EvaluateConfig
 from seiscli.data.loader import make_loader
@@ -239,14 +241,12 @@ def test_command_prints_the_run_and_the_comparison(tmp_path, teacher):
     assert "teacher  tiny_unet" in done.stderr and f"student  {STUDENT}" in done.stderr
     training = read_card(tmp_path / "run" / "best.safetensors")["training"]
     assert (training["alpha"], training["temperature"], training["epochs"]) == (0.8, 3.0, 1)
-    again = subprocess.run([*command, "--json", "--resume"], capture_output=True, text=True, env=env, timeout=300)
-    assert again.returncode == 0, again.stderr
-    payload = json.loads(again.stdout)
-    assert payload["path"] == str(tmp_path / "run") and payload["epochs"] == 1
+    again = CliRunner().invoke(app, [*command[3:], "--json", "--resume"], env={"SEIS_DISTILL_SPLIT": "test"})
+    assert again.exit_code == 0, again.output
+    payload = json.loads(again.stdout)  # one object: the run and the comparison, now on the test split
+    assert payload["path"] == str(tmp_path / "run") and payload["epochs"] == 1 and payload["split"] == "test"
     assert payload["teacher"]["parameters"] > 0 and payload["student"]["agreement"]["miou"] is not None
     assert np.isfinite(payload["student"]["samples_per_second"])
-    wrong = [sys.executable, "-m", "seiscli", "distill", str(teacher_path), str(data), str(tmp_path / "other"),
-             "--student", "no_such_net"]  # fmt: skip
-    refused = subprocess.run(wrong, capture_output=True, text=True, env=env, timeout=300)
-    assert refused.returncode == 1 and refused.stdout == "" and "Traceback" not in refused.stderr
+    refused = CliRunner().invoke(app, [*command[3:6], str(tmp_path / "other"), "--student", "no_such_net"])
+    assert refused.exit_code == 1 and refused.stdout == "" and not (tmp_path / "other").exists()
     assert refused.stderr.startswith("error: bad option: unknown model 'no_such_net'")
