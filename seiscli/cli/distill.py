@@ -61,9 +61,9 @@ def format_comparison(comparison: dict[str, Any]) -> str:
              f"  {'':<8} {'model':<20} {'parameters':>12} {metric:>9} {'agreement':>10} {'samples/s':>10}"]  # fmt: skip
     for role in ("teacher", "student"):
         row = comparison[role]
-        agreement = (row.get("agreement") or {}).get(metric) if role == "student" else None
-        lines.append(f"  {role:<8} {row['model']:<20} {row['parameters']:>12,} {_fmt((row['metrics'] or {}).get(metric)):>9}"
-                     f" {_fmt(agreement):>10} {row['samples_per_second']:>10.1f}")  # fmt: skip
+        value, agreement = (row["metrics"] or {}).get(metric), (row.get("agreement") or {}).get(metric)
+        lines.append(f"  {role:<8} {row['model']:<20} {row['parameters']:>12,} {_fmt(value):>9} {_fmt(agreement):>10}"
+                     f" {row['samples_per_second']:>10.1f}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -109,10 +109,10 @@ def _check_teacher(cfg: DistillConfig, card: dict[str, Any], dataset) -> None:
                           f"{dataset.x.shape[1]}", "distill on data prepared like the teacher's")  # fmt: skip
     ours, theirs = _recipe(attrs.get("normalization")), _recipe(card.get("normalization"))
     if ours != theirs:
-        differences = ", ".join(f"{key} {ours.get(key)!r} (teacher: {theirs.get(key)!r})"
-                                for key in sorted(ours.keys() | theirs.keys()) if ours.get(key) != theirs.get(key))  # fmt: skip
+        keys = sorted(key for key in ours.keys() | theirs.keys() if ours.get(key) != theirs.get(key))
+        differences = ", ".join(f"{key} {ours.get(key)!r} (teacher: {theirs.get(key)!r})" for key in keys)
         raise ConfigError(f"{cfg.dataset} is not normalized like the teacher's data: {differences}",
-                          "preprocess the data with the teacher's normalization (seis preprocess --normalize)")  # fmt: skip
+                          "preprocess it with the teacher's normalization (seis preprocess --normalize)")  # fmt: skip
 
 
 def _recipe(normalization: dict[str, Any] | None) -> dict[str, Any]:
