@@ -4,7 +4,7 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,20 +24,29 @@ _COMMON_OPTIONS = {"json": JsonOpt, "config": ConfigOpt, "verbose": VerboseOpt, 
 _COMMON_DEFAULTS = {"json": False, "config": None, "verbose": 0, "quiet": False, "debug": False}
 
 
-def with_common_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give ``command(common, ...)`` the options every command takes, gathered into one ``Common``."""
-    signature = inspect.signature(command)
-    own = [p for name, p in signature.parameters.items() if name != "common"]
-    shared = [
-        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=_COMMON_DEFAULTS[name], annotation=annotation)
-        for name, annotation in _COMMON_OPTIONS.items()
-    ]
+def gathered_options(parameter: str, options: dict[str, Any], defaults: dict[str, Any], gather: Callable[..., Any]):
+    """A decorator that gives ``command(..., <parameter>)`` the annotated ``options``, their values
+    gathered into one ``gather(**values)`` passed as ``parameter``."""
 
-    @functools.wraps(command)
-    def wrapper(**kwargs):
-        common = Common(**{name: kwargs.pop(name) for name in _COMMON_OPTIONS})
-        return command(common, **kwargs)
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        signature = inspect.signature(command)
+        own = [p for name, p in signature.parameters.items() if name != parameter]
+        shared = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=defaults.get(name), annotation=annotation)
+            for name, annotation in options.items()
+        ]
 
-    wrapper.__signature__ = signature.replace(parameters=own + shared)
-    wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
-    return wrapper
+        @functools.wraps(command)
+        def wrapper(**kwargs):
+            gathered = gather(**{name: kwargs.pop(name) for name in options})
+            return command(**{parameter: gathered}, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=own + shared)
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + shared}
+        return wrapper
+
+    return decorate
+
+
+# Give ``command(common, ...)`` the options every command takes, gathered into one ``Common``.
+with_common_options = gathered_options("common", _COMMON_OPTIONS, _COMMON_DEFAULTS, Common)

@@ -3,6 +3,7 @@
 import typer
 
 from seiscli.cli.benchmark import benchmark_app
+from seiscli.cli.distill import distill
 from seiscli.cli.evaluate import evaluate
 from seiscli.cli.export import export
 from seiscli.cli.finetune import finetune
@@ -27,6 +28,7 @@ app.command()(synth)
 app.command()(preprocess)
 app.command()(finetune)
 app.command()(evaluate)
+app.command()(distill)
 app.add_typer(benchmark_app, name="benchmark")
 
 

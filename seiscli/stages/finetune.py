@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seiscli.config.finetune import FinetuneConfig
+from seiscli.config.finetune import FinetuneConfig, TrainingConfig
 from seiscli.errors import ConfigError, OutputExistsError
 from seiscli.progress import Progress, SilentProgress
 from seiscli.storage.provenance import Invocation, make_provenance
 
 BEST, LAST, LOG = "best.safetensors", "last.safetensors", "metrics.jsonl"
+RUN_FILES = (BEST, LAST, LOG, LAST + ".state.pt")  # what a run writes in its folder (--overwrite removes them)
 
 
 @dataclass
@@ -41,17 +42,18 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
     _check_task(dataset.attrs, cfg)
     device = init_process_group(world)
     if world.is_main:
-        _prepare_run_dir(cfg)
+        prepare_run_dir(cfg)
     barrier()
     torch.manual_seed(cfg.seed)
     task = _make_task(dataset.attrs, cfg)
     model = _make_model(cfg, dataset, task)
-    trainer = _make_trainer(cfg, model, task, progress, world, device)
+    trainer = make_trainer(cfg, model, task, make_loaders(cfg, task.name, world), progress, world, device)
     if cfg.resume:
         trainer.load_state_dict(load_state(cfg.out / LAST))
-    card = _card(cfg, dataset, task, model, invocation)
+    provenance = make_provenance(invocation or Invocation("seis finetune"), cfg, [cfg.dataset], cfg.seed)
+    card = make_card(cfg, dataset, task, model, provenance)
     progress.log(describe_parameters(card["parameters"]))
-    trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
+    trainer.fit(lambda report: end_of_epoch(cfg.out, trainer, card, report) if world.is_main else None)
     if world.is_main and cfg.calibrate and _is_binary(task) and (cfg.out / BEST).is_file():
         _calibrate_threshold(cfg, device)
     barrier()
@@ -81,7 +83,8 @@ def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
                           f"use --task {attrs['task']} or preprocess the data for {cfg.task}")  # fmt: skip
 
 
-def _prepare_run_dir(cfg: FinetuneConfig) -> None:
+def prepare_run_dir(cfg: TrainingConfig, files: tuple[str, ...] = RUN_FILES) -> None:
+    """Check that the run folder OUT can be resumed, or start it afresh (``files`` removed on --overwrite)."""
     from seiscli.training.checkpoint import state_path
 
     if cfg.resume:
@@ -91,7 +94,7 @@ def _prepare_run_dir(cfg: FinetuneConfig) -> None:
     if cfg.out.exists() and any(cfg.out.iterdir()) and not cfg.overwrite:
         raise OutputExistsError(f"{cfg.out} already holds a run", "pass --resume to continue it or --overwrite")
     cfg.out.mkdir(parents=True, exist_ok=True)
-    for name in (BEST, LAST, LOG, LAST + ".state.pt"):
+    for name in files:
         (cfg.out / name).unlink(missing_ok=True)
 
 
@@ -155,19 +158,27 @@ def _load_init(model, init: Path, task) -> None:
     model.load_state_dict(matching, strict=False)
 
 
-def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, device):
+def make_loaders(cfg: TrainingConfig, task_name: str, world):
+    """This rank's (train loader, val loader or None when the val split is empty)."""
     from seiscli.data.augment import Augment, AugmentConfig
     from seiscli.data.loader import make_loader
-    from seiscli.training.engine import EngineOptions, Trainer
 
     augment = None
     if cfg.augment:
-        augment = Augment.for_task(task.name, cfg.augment if isinstance(cfg.augment, AugmentConfig) else None)
+        augment = Augment.for_task(task_name, cfg.augment if isinstance(cfg.augment, AugmentConfig) else None)
     shard = {"rank": world.rank, "world": world.size}
     train = make_loader(cfg.dataset, "train", cfg.batch_size, cfg.workers, augment, cfg.seed, drop_last=True, **shard)
     val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, cfg.seed, shuffle=False, **shard)
     if len(train) == 0:
         raise ConfigError(f"{cfg.dataset} has fewer train samples than one batch ({cfg.batch_size})")
+    return train, val if len(val) else None
+
+
+def make_trainer(cfg: TrainingConfig, model, task, loaders, progress: Progress, world, device):
+    """The engine for ``model`` and ``task`` on (train, val) ``loaders``, under DDP with several ranks."""
+    from seiscli.training.engine import EngineOptions, Trainer
+
+    train, val = loaders
     options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.restarts,
                             cfg.clip_grad, cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
     model = model.to(device)
@@ -175,8 +186,7 @@ def _make_trainer(cfg: FinetuneConfig, model, task, progress: Progress, world, d
         from seiscli.training.global_batch import use_global_batchnorm
 
         model = use_global_batchnorm(model)  # batch statistics over the global batch, as one process has
-    return Trainer(model, task, train, val if len(val) else None, options, device, progress,
-                   ddp=world.size > 1)  # fmt: skip
+    return Trainer(model, task, train, val, options, device, progress, ddp=world.size > 1)
 
 
 def _is_binary(task) -> bool:
@@ -206,7 +216,8 @@ def _calibrate_threshold(cfg: FinetuneConfig, device) -> None:
         save_weights(cfg.out / name, load_file(str(cfg.out / name)), {**card, "calibration": calibration})
 
 
-def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | None) -> dict[str, Any]:
+def make_card(cfg: TrainingConfig, dataset, task, model, provenance: dict[str, Any]) -> dict[str, Any]:
+    """The model card of a checkpoint of ``model`` trained for ``task`` on ``dataset``."""
     from seiscli.models.lora import parameter_counts
 
     attrs = dataset.attrs
@@ -220,20 +231,21 @@ def _card(cfg: FinetuneConfig, dataset, task, model, invocation: Invocation | No
         "normalization": attrs.get("normalization"),
         "patch": attrs.get("patch"),
         "training": cfg.model_dump(mode="json"),
-        "provenance": make_provenance(invocation or Invocation("seis finetune"), cfg, [cfg.dataset], cfg.seed),
+        "provenance": provenance,
     }
 
 
-def _end_of_epoch(cfg: FinetuneConfig, trainer, card: dict[str, Any], report) -> None:
+def end_of_epoch(out: Path, trainer, card: dict[str, Any], report, kept=lambda model: model) -> None:
+    """Best and last checkpoints of ``kept(evaluated model)``, the resumable state, a line of the log."""
     from seiscli.training.checkpoint import save_state, save_weights
 
-    weights = trainer.evaluation_model().state_dict()
+    weights = kept(trainer.evaluation_model()).state_dict()
     metrics = {"epoch": report.epoch, "train_loss": report.train_loss, **report.metrics}
     if report.improved:
-        save_weights(cfg.out / BEST, weights, {**card, "metrics": metrics})
-    save_weights(cfg.out / LAST, weights, {**card, "metrics": metrics})
-    save_state(cfg.out / LAST, trainer.state_dict())
+        save_weights(out / BEST, weights, {**card, "metrics": metrics})
+    save_weights(out / LAST, weights, {**card, "metrics": metrics})
+    save_state(out / LAST, trainer.state_dict())
     line = {"epoch": report.epoch, "train_loss": report.train_loss, "lr": report.lr, "seconds": report.seconds,
             "val": report.metrics, "best": {trainer.task.primary_metric: trainer.best}}  # fmt: skip
-    with open(cfg.out / LOG, "a") as log:
+    with open(out / LOG, "a") as log:
         log.write(json.dumps(line, default=str) + "\n")
