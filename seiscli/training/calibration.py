@@ -10,15 +10,16 @@ cumulative sum of them, so one pass over the split tries a thousand thresholds.
 import numpy as np
 import torch
 
-from seiscli.training.metrics import all_reduce
-
 BINS = 1000
 
 
 @torch.no_grad()
 def probability_histograms(model: torch.nn.Module, loader, device: torch.device, autocast,
                            bins: int = BINS) -> np.ndarray:  # fmt: skip
-    """(2, bins) pixel counts of the foreground probability, for true background (row 0) and foreground."""
+    """(2, bins) pixel counts of the foreground probability, for true background (row 0) and foreground.
+
+    One process reads the whole split (the finetune stage calls this on rank 0 alone).
+    """
     counts = torch.zeros(2, bins, dtype=torch.float64)
     for x, y in loader:
         with autocast:
@@ -27,7 +28,7 @@ def probability_histograms(model: torch.nn.Module, loader, device: torch.device,
         index = (foreground * bins).long().clamp_(0, bins - 1)  # (B, *S)
         for label in (0, 1):
             counts[label] += torch.bincount(index[y == label], minlength=bins).double()
-    return all_reduce(counts)
+    return counts.numpy()
 
 
 def miou_by_threshold(histograms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
