@@ -95,8 +95,9 @@ def test_mirror_tta_also_reverses_the_shots(chain):
 def test_a_model_of_the_input_size_is_refused_for_velocity(chain, tmp_path):
     dataset, _, _ = chain
     cfg = FinetuneConfig(dataset=str(dataset), out=tmp_path / "unet", task="velocity", model="tiny_unet", workers=0)
-    with pytest.raises(ConfigError, match="predicts maps of its input's size .*choose a model"):
+    with pytest.raises(ConfigError, match=r"input's size \(160, 16\), but .* has targets of \(16, 16\)") as refused:
         run_finetune(cfg)
+    assert "inversionnet" in refused.value.hint and "swinv2_velocity_unet" in refused.value.hint
 
 
 @pytest.mark.parametrize(
