@@ -85,3 +85,11 @@ def set_card_kwarg(model: nn.Module, key: str, value) -> None:
     card = getattr(model, "card_args", None)
     if card is not None:
         card["kwargs"][key] = value
+
+
+def size_pair(value, name: str) -> tuple[int, int]:
+    """``value`` (H, W) as two positive ints; a checkpoint card gives it back as a list."""
+    pair = tuple(int(v) for v in value)
+    if len(pair) != 2 or min(pair) < 1:
+        raise ValueError(f"{name} must be two positive sizes (H, W), got {value!r}")
+    return pair

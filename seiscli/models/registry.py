@@ -11,9 +11,14 @@ records the resolved constructor kwargs in ``model.card_args``. ``create_model``
 name, so a checkpoint rebuilds its model with ``create_model(card["name"], **card["kwargs"])``.
 The card is passed through JSON once here, so it holds exactly what a checkpoint will read back
 (tuples become lists; constructors accept both).
+
+Most models map an input (B, C, H, W) to an output of the same H, W. A model registered with
+``@register_model(takes_out_size=True)`` maps it to a map of another size, given as ``out_size``
+(shot gathers to a velocity model): ``seis finetune`` passes the dataset's target size to it.
 """
 
 import fnmatch
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,18 +34,24 @@ class ModelEntry:
     fn: Callable[..., nn.Module]
     module: str
     doc: str
+    takes_out_size: bool = False  # built with out_size=(H, W): the size of its output maps
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
-def register_model(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-    """Register ``fn`` under its own name; a second model of the same name is a bug and raises."""
+def register_model(fn: Callable[..., nn.Module] | None = None, *, takes_out_size: bool = False):
+    """Register ``fn`` under its own name; a second model of the same name is a bug and raises.
+
+    Used bare (``@register_model``) or with options (``@register_model(takes_out_size=True)``).
+    """
+    if fn is None:
+        return functools.partial(register_model, takes_out_size=takes_out_size)
     name = fn.__name__
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is already registered by {_REGISTRY[name].module}")
     doc = (fn.__doc__ or "").strip().splitlines()
-    _REGISTRY[name] = ModelEntry(name, fn, fn.__module__, doc[0] if doc else "")
+    _REGISTRY[name] = ModelEntry(name, fn, fn.__module__, doc[0] if doc else "", takes_out_size)
     return fn
 
 

@@ -23,6 +23,7 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
     """Predict every sample of the split (optionally with flip TTA) and accumulate the task's metrics."""
     import torch
 
+    from seiscli.data.augment import Augment
     from seiscli.data.loader import make_loader
     from seiscli.storage.dataset import open_dataset
     from seiscli.training.checkpoint import load_checkpoint
@@ -36,6 +37,9 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
     if dataset.attrs["task"] != task.name:
         raise ConfigError(f"{cfg.model} is a {task.name} model; {cfg.dataset} holds {dataset.attrs['task']} data",
                           "evaluate a model on data prepared for its own task")  # fmt: skip
+    _check_shapes(card, dataset, cfg)
+    # The mirror of a shot record also reverses its shots, as in training (velocity: the shots are channels).
+    mirror = (1, -1) if Augment.for_task(task.name).mirror_channels else (-1,)
     loader = make_loader(cfg.dataset, cfg.split, cfg.batch_size, cfg.workers, None, shuffle=False)
     autocast, _ = autocast_context(torch.device("cpu"), "auto")
     meter = task.new_meter()
@@ -45,7 +49,19 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
             with autocast:
                 output = model(x).float()
                 if cfg.tta:
-                    output = (output + model(x.flip(-1)).float().flip(-1)) / 2
+                    output = (output + model(x.flip(mirror)).float().flip(-1)) / 2
             meter.update(task.predict(output), y)
             progress.advance()
     return EvaluateResult(cfg.model, cfg.dataset, cfg.split, task.name, len(loader.dataset), meter.as_dict())
+
+
+def _check_shapes(card: dict[str, Any], dataset, cfg: EvaluateConfig) -> None:
+    """The model's input channels and, for a model with its own output size, the target size fit the data."""
+    if card["in_channels"] != dataset.x.shape[1]:
+        raise ConfigError(f"{cfg.model} takes {card['in_channels']} input channels; {cfg.dataset} has"
+                          f" {dataset.x.shape[1]}", "evaluate on data prepared like its training data")  # fmt: skip
+    out_size = card["model"]["kwargs"].get("out_size")
+    targets = list(dataset.y.shape[-len(dataset.x.shape[2:]) :])  # class ids (N, *S) or values (N, 1, *S)
+    if out_size is not None and list(out_size) != targets:
+        raise ConfigError(f"{cfg.model} predicts {'x'.join(map(str, out_size))} maps; {cfg.dataset} has targets"
+                          f" of {'x'.join(map(str, targets))}", "evaluate on data prepared like its training data")  # fmt: skip

@@ -113,7 +113,7 @@ def _make_task(attrs: dict[str, Any], cfg: FinetuneConfig):
 def _make_model(cfg: FinetuneConfig, dataset, task):
     from seiscli.models import create_model
 
-    options = {"in_channels": dataset.x.shape[1], "num_classes": task.num_classes}
+    options = {"in_channels": dataset.x.shape[1], "num_classes": task.num_classes, **_output_size(cfg, dataset)}
     if cfg.weights is not None:
         options["weights"] = str(cfg.weights)
     model = create_model(cfg.model, **options)
@@ -129,7 +129,22 @@ def _make_model(cfg: FinetuneConfig, dataset, task):
     return model
 
 
-HEAD_PREFIXES = ("decoder.", "ups.", "classifier.")  # Segmenter decoders; U-Net's upsampling path and classifier
+def _output_size(cfg: FinetuneConfig, dataset) -> dict[str, Any]:
+    """``out_size`` for a model that maps its input to maps of another size (shot gathers to velocity)."""
+    from seiscli.models import list_models, model_entry
+
+    inputs = tuple(dataset.x.shape[2:])  # (N, C, *S)
+    targets = tuple(dataset.y.shape[-len(inputs) :])  # class ids (N, *S) or values (N, 1, *S)
+    if model_entry(cfg.model).takes_out_size:
+        return {"out_size": list(targets)}
+    if targets != inputs:
+        sized = [name for name in list_models() if model_entry(name).takes_out_size]
+        raise ConfigError(f"{cfg.model} predicts maps of its input's size {inputs}, but {cfg.dataset} has targets"
+                          f" of {targets}", f"choose a model that maps to another size: {', '.join(sized)}")  # fmt: skip
+    return {}
+
+
+HEAD_PREFIXES = ("decoder.", "ups.", "classifier.")  # decoders (Segmenter, ShotUNet, InversionNet); U-Net's up path
 
 
 def _freeze_backbone(model) -> None:

@@ -1,5 +1,8 @@
 """The model zoo: every ``tiny_*`` model through forward, backward, an optimizer step, ``reset_head``,
-the checkpoint card and bf16 autocast; backbone weights from local files; the registry itself."""
+the checkpoint card and bf16 autocast; backbone weights from local files; the registry itself.
+
+Models registered with ``takes_out_size`` (velocity) take shot gathers (B, SHOTS, T, R) and give maps of
+OUT_SIZE; the others keep the input's size."""
 
 import json
 
@@ -13,49 +16,61 @@ from seiscli.models.weights import adapt_stem
 
 TINY = list_models("tiny_*")
 NUM_CLASSES = 3
+SHOTS, OUT_SIZE = 5, (16, 16)
 FULL_SIZE = {
     "unet", "unet_small",
     "vit_s16_linear", "vit_s16_pup", "vit_s16_mla", "vit_s16_dpt",
     "vit_s14_linear", "vit_s14_pup", "vit_s14_mla", "vit_s14_dpt",
     "vit_b16_linear", "vit_b16_dpt",
     "convnext_unet", "convnext_atto_unet", "swinv2_unet",
+    "inversionnet", "swinv2_velocity_unet",
 }  # fmt: skip
 TINY_TIMM = ["tiny_vit_linear", "tiny_convnext_unet", "tiny_swin_unet"]  # one per timm family
 
 
 def build(name: str, **kwargs) -> torch.nn.Module:
     torch.manual_seed(0)
+    if model_entry(name).takes_out_size:
+        kwargs = {"in_channels": SHOTS, "out_size": OUT_SIZE, **kwargs}
     return create_model(name, **{"num_classes": NUM_CLASSES, **kwargs})
 
 
-def batch(height: int = 64, width: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+def out_size(name: str, size: tuple[int, int]) -> tuple[int, int]:
+    """The size of the model's output maps for an input of spatial ``size``."""
+    return OUT_SIZE if model_entry(name).takes_out_size else size
+
+
+def batch(height: int = 64, width: int = 64, model: str = "tiny_unet") -> tuple[torch.Tensor, torch.Tensor]:
+    """An input (B, C, H, W) for ``model`` (C = SHOTS for velocity models) and class ids of its output size."""
     generator = torch.Generator().manual_seed(1)
-    x = torch.randn(2, 1, height, width, generator=generator)  # (B, C, H, W)
-    y = torch.randint(0, NUM_CLASSES, (2, height, width), generator=generator)  # (B, H, W)
+    channels = SHOTS if model_entry(model).takes_out_size else 1
+    x = torch.randn(2, channels, height, width, generator=generator)  # (B, C, H, W)
+    y = torch.randint(0, NUM_CLASSES, (2, *out_size(model, (height, width))), generator=generator)  # (B, H', W')
     return x, y
 
 
 def test_tiny_models_exist():
     assert {"tiny_unet", "tiny_vit_linear", "tiny_vit_mla", "tiny_vit_pup", "tiny_vit_dpt"} <= set(TINY)
     assert {"tiny_convnext_unet", "tiny_swin_unet"} <= set(TINY)
+    assert {"tiny_inversionnet", "tiny_swin_velocity_unet"} <= set(TINY)
 
 
 @pytest.mark.parametrize("size", [(64, 64), (101, 101), (45, 77)])
 @pytest.mark.parametrize("name", TINY)
-def test_forward_keeps_the_input_size(name, size):
-    x, _ = batch(*size)
+def test_forward_gives_the_output_size(name, size):
+    x, _ = batch(*size, model=name)
     logits = build(name)(x)
-    assert logits.shape == (2, NUM_CLASSES, *size)
+    assert logits.shape == (2, NUM_CLASSES, *out_size(name, size))
     assert torch.isfinite(logits).all()
 
 
 @pytest.mark.parametrize("name", TINY)
 def test_forward_is_features_then_head(name):
     model = build(name).eval()
-    x, _ = batch(101, 101)
+    x, _ = batch(101, 101, model=name)
     with torch.no_grad():
         features = model.forward_features(x)
-        logits = model.forward_head(features, (101, 101))
+        logits = model.forward_head(features, out_size(name, (101, 101)))
         assert torch.equal(logits, model(x))
     assert isinstance(features, list) and features
     assert all(f.ndim == 4 and f.shape[0] == 2 for f in features)  # (B, C_i, H_i, W_i), never channels-last
@@ -65,7 +80,7 @@ def test_forward_is_features_then_head(name):
 @pytest.mark.parametrize("name", TINY)
 def test_backward_reaches_every_parameter(name):
     model = build(name)
-    x, y = batch()
+    x, y = batch(model=name)
     F.cross_entropy(model(x), y).backward()
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     assert [n for n, p in params if p.grad is None] == []
@@ -76,7 +91,7 @@ def test_backward_reaches_every_parameter(name):
 def test_one_adamw_step_lowers_the_loss(name):
     model = build(name)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x, y = batch()
+    x, y = batch(model=name)
     loss = F.cross_entropy(model(x), y)
     loss.backward()
     optimizer.step()
@@ -90,9 +105,9 @@ def test_reset_head_changes_the_classes_and_keeps_the_rest(name):
     model = build(name).eval()
     before = {k: v.clone() for k, v in model.state_dict().items() if "classifier." not in k}
     model.reset_head(5)
-    x, _ = batch(101, 101)
+    x, _ = batch(101, 101, model=name)
     with torch.no_grad():
-        assert model(x).shape == (2, 5, 101, 101)
+        assert model(x).shape == (2, 5, *out_size(name, (101, 101)))
     after = model.state_dict()
     assert [k for k, v in before.items() if not torch.equal(v, after[k])] == []
     assert model.card_args["kwargs"]["num_classes"] == 5
@@ -108,7 +123,7 @@ def test_card_rebuilds_the_model(name):
     assert "weights" not in card["kwargs"]
     clone = create_model(card["name"], **card["kwargs"]).eval()
     clone.load_state_dict(model.state_dict())
-    x, _ = batch(101, 101)
+    x, _ = batch(101, 101, model=name)
     with torch.no_grad():
         assert torch.equal(model(x), clone(x))
 
@@ -116,10 +131,10 @@ def test_card_rebuilds_the_model(name):
 @pytest.mark.parametrize("name", TINY)
 def test_bf16_autocast_forward(name):
     model = build(name).eval()
-    x, _ = batch(101, 101)
+    x, _ = batch(101, 101, model=name)
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         logits = model(x)
-    assert logits.shape == (2, NUM_CLASSES, 101, 101)
+    assert logits.shape == (2, NUM_CLASSES, *out_size(name, (101, 101)))
     assert torch.isfinite(logits.float()).all()
 
 

@@ -195,16 +195,16 @@ def test_ssim_of_flat_maps_is_the_luminance_term():
     assert float(value) == pytest.approx((2 * a * b + c1) / (a**2 + b**2 + c1))
 
 
-def _ssim_by_loops(x: np.ndarray, y: np.ndarray, span: float) -> float:
-    """The textbook definition, one 11x11 gaussian window at a time."""
-    offsets = np.arange(11) - 5
+def _ssim_by_loops(x: np.ndarray, y: np.ndarray, span: float, k: int = 11) -> float:
+    """The textbook definition, one k x k gaussian window at a time."""
+    offsets = np.arange(k) - k // 2
     g = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * 1.5**2))
     g /= g.sum()
     c1, c2 = (0.01 * span) ** 2, (0.03 * span) ** 2
     values = []
-    for i in range(x.shape[0] - 10):
-        for j in range(x.shape[1] - 10):
-            wx, wy = x[i : i + 11, j : j + 11], y[i : i + 11, j : j + 11]
+    for i in range(x.shape[0] - k + 1):
+        for j in range(x.shape[1] - k + 1):
+            wx, wy = x[i : i + k, j : j + k], y[i : i + k, j : j + k]
             mx, my = (g * wx).sum(), (g * wy).sum()
             vx, vy, cov = (g * (wx - mx) ** 2).sum(), (g * (wy - my) ** 2).sum(), (g * (wx - mx) * (wy - my)).sum()
             values.append((2 * mx * my + c1) * (2 * cov + c2) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
@@ -217,6 +217,13 @@ def test_ssim_matches_the_definition_window_by_window():
     x = y + rng.normal(0, 200, y.shape)
     span = float(y.max() - y.min())
     assert float(ssim(x[None, None], y[None, None])) == pytest.approx(_ssim_by_loops(x, y, span), rel=1e-9)
+
+
+def test_ssim_of_maps_smaller_than_the_window_uses_the_largest_odd_window_that_fits():
+    rng = np.random.default_rng(6)
+    y = _layered(8, 10)  # 8 rows: a 7 x 7 window, 2 x 4 positions
+    x = y + rng.normal(0, 150, y.shape)
+    assert float(ssim(x, y, data_range=3000.0)) == pytest.approx(_ssim_by_loops(x, y, 3000.0, k=7), rel=1e-9)
 
 
 def test_ssim_falls_as_noise_grows_and_is_one_per_map():
