@@ -6,7 +6,8 @@ the first by default, as in sections (sample, lateral), image tiles and ``seis s
 (S, T, R), velocity (1, depth, x)); the last in cubes (inline, crossline, sample); none in time
 slices. That axis is never flipped or shifted: a time-reversed wavelet or an upside-down velocity
 model is not geology. Only the lateral axes are mirrored and shifted, identically in ``x`` and
-``y``; gain and noise touch ``x`` alone.
+``y``; gain and noise touch ``x`` alone. Zoom stretches every spatial axis by one factor, time
+included: a stretched trace is the same geology at another velocity and frequency.
 
 Elastic deformation is left out on purpose: a smooth random warp needs a filtered displacement
 field and an interpolation of every voxel, which is not cheap without scipy (not a dependency), and
@@ -39,7 +40,8 @@ class Augment:
         config = config or AugmentConfig()
         if task == "velocity":
             # The sources stay where they were fired: shifting the receivers is no longer the same survey.
-            return cls(config.model_copy(update={"shift": 0.0}), mirror_channels=True)
+            # Nor is a zoomed record: time, offsets and velocities would no longer agree.
+            return cls(config.model_copy(update={"shift": 0.0, "zoom": 0.0}), mirror_channels=True)
         return cls(config)
 
     def __call__(
@@ -56,9 +58,12 @@ class Augment:
             if rng.random() < cfg.shift and cfg.max_shift:
                 pixels = int(rng.integers(-cfg.max_shift, cfg.max_shift + 1))
                 x, y = _shift(x, axis, pixels), None if y is None else _shift(y, axis, pixels)
+        if rng.random() < cfg.zoom:
+            factor = _log_uniform(rng, cfg.zoom_range)
+            spatial = x.ndim - 1
+            x, y = _zoom(x, factor, spatial), None if y is None else _zoom(y, factor, spatial)
         if rng.random() < cfg.gain:
-            low, high = cfg.gain_range
-            x = x * np.float32(math.exp(rng.uniform(math.log(low), math.log(high))))
+            x = x * np.float32(_log_uniform(rng, cfg.gain_range))
         if rng.random() < cfg.noise:
             sigma = np.float32(cfg.noise_std * float(x.std()))
             x = x + sigma * rng.standard_normal(x.shape, dtype=np.float32)
@@ -80,6 +85,31 @@ def _lateral_axes(x: np.ndarray, y: np.ndarray | None, vertical: int | None) -> 
     if vertical is not None:
         del axes[vertical]
     return axes
+
+
+def _log_uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    low, high = bounds
+    return math.exp(rng.uniform(math.log(low), math.log(high)))
+
+
+def _zoom(a: np.ndarray, factor: float, spatial: int) -> np.ndarray:
+    """``a`` magnified ``factor`` times about the centre of its last ``spatial`` axes, same shape.
+
+    Floats are interpolated linearly; integers (class ids) take the nearest value, so they stay
+    valid. Beyond the edges the edge value repeats, as in ``_shift``.
+    """
+    linear = np.issubdtype(a.dtype, np.floating)
+    for axis in range(-spatial, 0):
+        n = a.shape[axis]
+        source = np.clip((np.arange(n) - (n - 1) / 2) / factor + (n - 1) / 2, 0, n - 1)  # (n,)
+        if not linear:
+            a = np.take(a, np.rint(source).astype(np.intp), axis=axis)
+            continue
+        below = np.floor(source).astype(np.intp)
+        above = np.minimum(below + 1, n - 1)
+        weight = (source - below).astype(np.float32).reshape([n] + [1] * (-axis - 1))
+        a = np.take(a, below, axis=axis) * (1 - weight) + np.take(a, above, axis=axis) * weight
+    return a
 
 
 def _shift(a: np.ndarray, axis: int, pixels: int) -> np.ndarray:

@@ -122,3 +122,32 @@ def test_bad_shapes_and_settings_are_refused():
         Augment()(np.zeros((1, 8, 8), np.float32), np.zeros((8, 6), np.uint8), np.random.default_rng(0))
     with pytest.raises(ValueError, match="gain_range"):
         AugmentConfig(gain_range=(1.2, 0.9))
+
+
+def test_zoom_magnifies_about_the_centre():
+    """A zoom of 2 shows the middle half, stretched: linear in x, nearest class ids in y."""
+    ramp = np.arange(9, dtype=np.float32)
+    x = np.broadcast_to(ramp, (1, 9, 9)).copy()  # rises along W, constant along H
+    y = np.broadcast_to((ramp >= 4).astype(np.uint8), (9, 9)).copy()
+    config = AugmentConfig(flip=0.0, shift=0.0, gain=0.0, noise=0.0, zoom=1.0, zoom_range=(2.0, 2.0))
+    ax, ay = Augment(config)(x, y, np.random.default_rng(0))
+    np.testing.assert_allclose(ax[0, 0], 2 + ramp / 2)  # (j - 4) / 2 + 4
+    np.testing.assert_allclose(ax[0], np.broadcast_to(ax[0, 0], (9, 9)))  # H still constant
+    assert ay.dtype == np.uint8
+    np.testing.assert_array_equal(ay[0], (np.rint(2 + ramp / 2) >= 4).astype(np.uint8))
+
+
+def test_zoom_out_repeats_the_edge_and_keeps_pairs_aligned():
+    """Zoom 0.5 on 9 x 9: output j reads source 2 j - 4, whole pixels clipped to the edge, in x and y alike."""
+    y = _classes((9, 9))
+    x = (y * 10.0)[None].astype(np.float32)
+    config = AugmentConfig(flip=0.0, shift=0.0, gain=0.0, noise=0.0, zoom=1.0, zoom_range=(0.5, 0.5))
+    ax, ay = Augment(config)(x, y, np.random.default_rng(0))
+    source = np.clip(2 * np.arange(9) - 4, 0, 8)
+    np.testing.assert_array_equal(ay, y[np.ix_(source, source)])
+    np.testing.assert_array_equal(ax[0], ay * 10.0)
+
+
+def test_velocity_pairs_are_never_zoomed():
+    assert Augment.for_task("velocity", AugmentConfig(zoom=1.0)).config.zoom == 0.0
+    assert Augment.for_task("salt", AugmentConfig(zoom=1.0)).config.zoom == 1.0
