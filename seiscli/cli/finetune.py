@@ -1,16 +1,28 @@
 """``seis finetune DATASET OUT --task T``."""
 
-import contextlib
-import io
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from seiscli.cli._options import OverwriteOpt, with_common_options
-from seiscli.cli._runner import Common, invocation, resolve_config, run_command
+from seiscli.cli._runner import Common
+from seiscli.cli._training import (
+    AccumulateOpt,
+    AugmentOpt,
+    EmaOpt,
+    NnodesOpt,
+    NodeRankOpt,
+    NprocOpt,
+    PatienceOpt,
+    PrecisionOpt,
+    RdzvOpt,
+    RestartsOpt,
+    ResumeOpt,
+    SeedOpt,
+    WorkersOpt,
+    run_training,
+)
 
 
 @with_common_options
@@ -28,21 +40,19 @@ def finetune(
     epochs: Annotated[int | None, typer.Option(help="Epochs (default 30).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 32).")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate (default 1e-3).")] = None,
-    restarts: Annotated[int | None, typer.Option(help="Warm restarts of the cosine schedule (default 0).")] = None,
-    accumulate: Annotated[int | None, typer.Option(help="Batches per optimizer step (default 1).")] = None,
-    precision: Annotated[str | None, typer.Option(help="auto (bf16 where supported), bf16, fp16 or fp32.")] = None,
-    ema: Annotated[float | None, typer.Option(help="EMA decay of the kept weights (default 0.999).")] = None,
-    patience: Annotated[int | None, typer.Option(help="Stop after this many epochs without improvement.")] = None,
-    augment: Annotated[bool | None, typer.Option(help="Random flips, shifts, gain and noise (default on).")] = None,
-    workers: Annotated[int | None, typer.Option(help="Loader worker processes (default 2).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed (default 0): same seed, same weights.")] = None,
-    resume: Annotated[bool | None, typer.Option(help="Continue the run in OUT from its last complete epoch.")] = None,
-    nproc_per_node: Annotated[
-        int | None, typer.Option(help="Processes on this node: relaunches under torchrun.")
-    ] = None,
-    nnodes: Annotated[int | None, typer.Option(help="Nodes taking part (default 1).")] = None,
-    node_rank: Annotated[int | None, typer.Option(help="This node's rank among --nnodes.")] = None,
-    rdzv_endpoint: Annotated[str | None, typer.Option(help="HOST:PORT where the nodes meet.")] = None,
+    restarts: RestartsOpt = None,
+    accumulate: AccumulateOpt = None,
+    precision: PrecisionOpt = None,
+    ema: EmaOpt = None,
+    patience: PatienceOpt = None,
+    augment: AugmentOpt = None,
+    workers: WorkersOpt = None,
+    seed: SeedOpt = None,
+    resume: ResumeOpt = None,
+    nproc_per_node: NprocOpt = None,
+    nnodes: NnodesOpt = None,
+    node_rank: NodeRankOpt = None,
+    rdzv_endpoint: RdzvOpt = None,
     overwrite: OverwriteOpt = None,
 ) -> None:
     """Train a task model on a dataset store; keeps the best and the last checkpoint."""
@@ -51,48 +61,10 @@ def finetune(
                  patience=patience, workers=workers, seed=seed, resume=resume, overwrite=overwrite,
                  nproc_per_node=nproc_per_node, nnodes=nnodes, node_rank=node_rank, rdzv_endpoint=rdzv_endpoint)  # fmt: skip
 
-    def stage(progress):
+    def load():
         from seiscli.config.finetune import FinetuneConfig
         from seiscli.stages.finetune import run_finetune
-        from seiscli.training.distributed import current_world
 
-        cfg = resolve_config(FinetuneConfig, "finetune", common, flags)
-        if cfg.wants_launch and current_world().size == 1:
-            return _launch(cfg)
-        return run_finetune(cfg, invocation(), progress)
+        return FinetuneConfig, run_finetune
 
-    def report(r):
-        payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1)}
-        return str(r.path), payload, f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
-
-    if os.environ.get(LAUNCHED) or not _is_main_rank():
-        with contextlib.redirect_stdout(io.StringIO()):  # the launcher (or rank 0) reports the result
-            run_command(common, stage, report)
-    else:
-        run_command(common, stage, report)
-
-
-LAUNCHED = "SEIS_LAUNCHED_BY_SEIS"
-
-
-def _is_main_rank() -> bool:
-    from seiscli.training.distributed import current_world
-
-    return current_world().is_main
-
-
-def _launch(cfg):
-    """Re-run this very command under torchrun; its ranks do the work, this process reports."""
-    import subprocess
-    import time
-
-    from seiscli.errors import SeisError
-    from seiscli.stages.finetune import summarize_run
-    from seiscli.training.distributed import torchrun_command
-
-    started = time.perf_counter()
-    command = torchrun_command(sys.argv[1:], cfg.nproc_per_node, cfg.nnodes, cfg.node_rank, cfg.rdzv_endpoint)
-    code = subprocess.call(command, env={**os.environ, LAUNCHED: "1"})
-    if code != 0:
-        raise SeisError(f"the distributed run failed (exit {code}); the ranks' messages are above")
-    return summarize_run(cfg.out, time.perf_counter() - started)
+    run_training(common, "finetune", flags, load)

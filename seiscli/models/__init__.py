@@ -1,11 +1,11 @@
 """The model zoo: a registry of named models, each with the interface
-``forward_features`` / ``forward_head`` / ``reset_head``.
+``forward_features`` / ``forward_head`` / ``reset_head`` (masked autoencoders: ``forward`` -> MAEOutput).
 
 Importing this package imports torch and registers every family; timm is imported only when a
 timm-backed model is built.
 """
 
-from seiscli.models import segmenter, unet  # noqa: F401  (registration happens on import)
+from seiscli.models import mae, segmenter, unet, vit3d  # noqa: F401  (registration happens on import)
 from seiscli.models.registry import create_model, list_models, model_entry, register_model
 
 __all__ = ["create_model", "list_models", "model_entry", "register_model"]

@@ -31,6 +31,9 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
 
     progress = progress or SilentProgress()
     card, model = load_checkpoint(cfg.model)
+    if card["task"]["name"] == "pretrain":
+        raise ConfigError(f"{cfg.model} is a pretrained encoder: it has no task to evaluate",
+                          "fine-tune it first: seis finetune DATASET OUT --task T --init CHECKPOINT")  # fmt: skip
     dataset = open_dataset(cfg.dataset)
     task = make_task(**card["task"])
     if dataset.attrs["task"] != task.name:
