@@ -97,7 +97,9 @@ class MAEDecoder(nn.Module):
         prefix, visible = self.embed(prefix), self.embed(visible)  # (B, P, Dd), (B, V, Dd)
         b, _, dim = visible.shape
         slots = keep.unsqueeze(-1).expand(-1, -1, dim)  # (B, V, Dd)
-        tokens = self.mask_token.expand(b, math.prod(grid), dim).scatter(1, slots, visible)  # (B, N, Dd)
+        tokens = (
+            self.mask_token.to(visible.dtype).expand(b, math.prod(grid), dim).scatter(1, slots, visible)
+        )  # (B, N, Dd)
         tokens = tokens + sincos_positions(grid, dim).to(tokens)  # (B, N, Dd)
         x = self.norm(self.blocks(torch.cat([prefix, tokens], dim=1)))  # (B, P + N, Dd)
         return self.head(x[:, prefix.shape[1] :])  # (B, N, patch_pixels)

@@ -81,14 +81,16 @@ def preview_reconstructions(inputs: np.ndarray, masks: np.ndarray, reconstructio
     for row, (x, mask, reconstruction) in enumerate(zip(inputs, masks, reconstructions)):
         section, hidden, rebuilt = (_shown_section(a[0]) for a in (x, mask, reconstruction))
         clip = float(np.percentile(np.abs(section), 99)) or 1.0
-        shown = {"input": section, "encoder input": np.ma.masked_where(hidden > 0.5, section),
-                 "reconstruction": rebuilt}  # fmt: skip
-        for ax, (title, image) in zip(axes[row], shown.items()):
-            ax.set_facecolor("0.6")  # the hidden patches
+        panels = {"input": section, "visible to the encoder": np.ma.masked_where(hidden > 0.5, section),
+                  "reconstruction (true patch mean, std)": rebuilt}  # fmt: skip
+        for ax, (title, image) in zip(axes[row], panels.items()):
+            ax.set_facecolor("0.6")  # shows through where patches were hidden
             ax.imshow(image, cmap="gray", vmin=-clip, vmax=clip, aspect="auto", interpolation="nearest")
-            ax.set_title(f"{title} {row + 1}" if row == 0 or title == "input" else title)
             ax.set_xticks([])
             ax.set_yticks([])
+            if row == 0:
+                ax.set_title(title)
+        axes[row][0].set_ylabel(f"sample {row + 1}")
     figure.savefig(out, format="png", dpi=80)
 
 

@@ -26,13 +26,16 @@ from test_finetune import blobs_dataset  # noqa: E402
 
 
 def layers_dataset(path, n=64, shape=(56, 56), seed=0):
-    """Unlabelled "sections": dipping layers of random wavelength and dip, plus noise; axis 0 is time."""
+    """Unlabelled sections (time, lateral) or cubes (inline, crossline, time): dipping layers of random
+    wavelength and dip, plus noise."""
     rng = np.random.default_rng(seed)
     axes = np.meshgrid(*(np.arange(s, dtype=np.float64) for s in shape), indexing="ij")
+    time_axis = 0 if len(shape) == 2 else 2
+    lateral = [a for k, a in enumerate(axes) if k != time_axis]
     x = np.empty((n, 1, *shape), np.float16)
     for i in range(n):
-        dips = rng.uniform(-0.3, 0.3, len(shape) - 1)
-        depth = axes[0] + sum(d * a for d, a in zip(dips, axes[1:]))
+        dips = rng.uniform(-0.3, 0.3, len(lateral))
+        depth = axes[time_axis] + sum(d * a for d, a in zip(dips, lateral))
         x[i, 0] = np.sin(2 * np.pi * depth / rng.uniform(6, 14) + rng.uniform(0, 6)) + rng.normal(0, 0.1, shape)
     group = create_dataset_store(
         path, DatasetLayout("pretrain", n, (1, *shape), None), {"normalization": {"method": "none"}}
@@ -158,7 +161,7 @@ def test_cubes_pretrain_and_fine_tune(tmp_path):
 
 
 def test_killed_run_resumes_to_the_same_weights(tmp_path):
-    data = layers_dataset(tmp_path / "d.zarr", n=96)
+    data = layers_dataset(tmp_path / "d.zarr", n=64)
 
     def command(out):  # both runs in fresh processes, with the same threads
         return [sys.executable, "-m", "seiscli", "pretrain", str(data), str(tmp_path / out), "--model", "tiny_mae_vit",
