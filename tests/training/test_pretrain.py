@@ -93,6 +93,31 @@ def test_two_stores_are_one_corpus(pretrained):
     assert torch.equal(batches, expected)
 
 
+def test_a_tile_folder_without_masks_preprocesses_to_a_pretraining_store(tmp_path):
+    from seiscli.config.preprocess import PreprocessConfig
+    from seiscli.stages.preprocess import run_preprocess
+
+    (tmp_path / "tiles" / "images").mkdir(parents=True)
+    tiles = np.random.default_rng(0).normal(size=(24, 30, 30)).astype(np.float32)
+    for k, tile in enumerate(tiles):
+        np.save(tmp_path / "tiles" / "images" / f"t{k:02d}.npy", tile)
+    result = run_preprocess(PreprocessConfig(inputs=[str(tmp_path / "tiles")], out=tmp_path / "tiles.zarr"))
+    assert result.task == "pretrain"
+    pretrain(tmp_path, [tmp_path / "tiles.zarr"], epochs=1, batch_size=8)  # 30 x 30 tiles padded to 42: 3 x 3 patches
+    assert read_card(tmp_path / "run" / "last.safetensors")["model"]["kwargs"]["img_size"] == 42
+
+
+def test_a_pretraining_checkpoint_is_no_task_model(tmp_path, pretrained):
+    from seiscli.config.evaluate import EvaluateConfig
+    from seiscli.stages.evaluate import run_evaluate
+
+    data = blobs_dataset(tmp_path / "salt.zarr", n=16, size=56)
+    with pytest.raises(ConfigError, match="pretrained encoder"):
+        run_evaluate(EvaluateConfig(model=pretrained / "run" / "best.safetensors", dataset=str(data), workers=0))
+    with pytest.raises(ConfigError, match="no classes to fine-tune"):
+        run_finetune(FinetuneConfig(dataset=str(data), out=tmp_path / "ft", task="salt", model="tiny_mae_vit"))
+
+
 def test_stores_of_other_shapes_or_kinds_are_refused(tmp_path, pretrained):
     small = layers_dataset(tmp_path / "small.zarr", n=16, shape=(28, 28))
     with pytest.raises(ConfigError, match="differ in shape"):
