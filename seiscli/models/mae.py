@@ -23,7 +23,7 @@ from seiscli.errors import ConfigError
 from seiscli.models.backbones import TimmBackbone, _import_timm
 from seiscli.models.layers import crop, pad_to_multiple, sincos_positions
 from seiscli.models.registry import card_args, list_models, model_entry, register_model
-from seiscli.models.segmenter import DECODER_PREFIX, TINY_VIT, VIT_B16, VIT_S14, VIT_S16
+from seiscli.models.segmenter import DECODER_PREFIX, TINY_VIT, VIT_B16, VIT_DEFAULTS, VIT_S14, VIT_S16
 from seiscli.models.vit3d import TINY_VIT3D, VIT3D_S16, VolumeViT
 
 EVAL_MASK_SEED = 0  # in eval mode every call draws its masks from this seed: validation losses compare
@@ -97,9 +97,8 @@ class MAEDecoder(nn.Module):
         prefix, visible = self.embed(prefix), self.embed(visible)  # (B, P, Dd), (B, V, Dd)
         b, _, dim = visible.shape
         slots = keep.unsqueeze(-1).expand(-1, -1, dim)  # (B, V, Dd)
-        tokens = (
-            self.mask_token.to(visible.dtype).expand(b, math.prod(grid), dim).scatter(1, slots, visible)
-        )  # (B, N, Dd)
+        mask_tokens = self.mask_token.to(visible.dtype).expand(b, math.prod(grid), dim)  # (B, N, Dd)
+        tokens = mask_tokens.scatter(1, slots, visible)  # (B, N, Dd): the visible latents in their places
         tokens = tokens + sincos_positions(grid, dim).to(tokens)  # (B, N, Dd)
         x = self.norm(self.blocks(torch.cat([prefix, tokens], dim=1)))  # (B, P + N, Dd)
         return self.head(x[:, prefix.shape[1] :])  # (B, N, patch_pixels)
@@ -121,8 +120,8 @@ class MaskedAutoencoder(nn.Module):
         self.decoder = MAEDecoder(backbone.channels[-1], dim, depth, num_heads, pixels)
 
     def visible_count(self, tokens: int) -> int:
-        """Patches the encoder sees: ``round(tokens * (1 - mask_ratio))``, at least one."""
-        return max(1, round(tokens * (1 - self.mask_ratio)))
+        """Patches the encoder sees: ``round(tokens * (1 - mask_ratio))``, at least one and never all."""
+        return min(tokens - 1, max(1, round(tokens * (1 - self.mask_ratio))))
 
     def forward(self, x: torch.Tensor) -> MAEOutput:
         """(B, C, *S) -> MAEOutput; sides not multiples of the patch are mirror-padded first."""
@@ -182,7 +181,8 @@ def is_masked_autoencoder(name: str) -> bool:
     return model_entry(name).module == __name__
 
 
-# The decoders follow MAE's light design: a fraction of the encoder's width and depth.
+# The encoders are the segmenters' (same timm model, same img_size); the decoders follow MAE's light design,
+# a fraction of the encoder's width and depth.
 DECODER_S = {"decoder_dim": 256, "decoder_depth": 4, "decoder_num_heads": 8}
 DECODER_B = {"decoder_dim": 512, "decoder_depth": 8, "decoder_num_heads": 16}
 DECODER_TINY = {"decoder_dim": 16, "decoder_depth": 1, "decoder_num_heads": 2}
@@ -192,19 +192,19 @@ TINY_VIT_ENCODER = {k: v for k, v in TINY_VIT.items() if not k.startswith(DECODE
 @register_model
 def mae_vit_s16(**kwargs) -> MaskedAutoencoder:
     """MAE on ViT-S/16; its encoder fine-tunes as vit_s16_* (linear, pup, mla, dpt)."""
-    return _create_mae(VIT_S16, "vit_s16_*", **{"img_size": 224, **DECODER_S, **kwargs})
+    return _create_mae(VIT_S16, "vit_s16_*", **{**VIT_DEFAULTS, **DECODER_S, **kwargs})
 
 
 @register_model
 def mae_vit_s14(**kwargs) -> MaskedAutoencoder:
     """MAE on the DINOv2-style ViT-S/14; its encoder fine-tunes as vit_s14_* (linear, pup, mla, dpt)."""
-    return _create_mae(VIT_S14, "vit_s14_*", **{"img_size": 224, **DECODER_S, **kwargs})
+    return _create_mae(VIT_S14, "vit_s14_*", **{**VIT_DEFAULTS, **DECODER_S, **kwargs})
 
 
 @register_model
 def mae_vit_b16(**kwargs) -> MaskedAutoencoder:
     """MAE on ViT-B/16 (decoder 512 wide, 8 blocks); its encoder fine-tunes as vit_b16_* (linear, dpt)."""
-    return _create_mae(VIT_B16, "vit_b16_*", **{"img_size": 224, **DECODER_B, **kwargs})
+    return _create_mae(VIT_B16, "vit_b16_*", **{**VIT_DEFAULTS, **DECODER_B, **kwargs})
 
 
 @register_model

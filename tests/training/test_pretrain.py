@@ -74,9 +74,14 @@ def test_the_loss_falls_and_the_checkpoint_says_what_it_is(pretrained):
     assert card["model"]["kwargs"]["mask_ratio"] == 0.75 and card["model"]["kwargs"]["img_size"] == 56
     assert card["encoder"] == {"prefix": "backbone.", "finetune_models": ["tiny_vit_dpt", "tiny_vit_linear",
                                                                           "tiny_vit_mla", "tiny_vit_pup"]}  # fmt: skip
+    from seiscli.cli.info import format_facts
+
     facts = run_info(pretrained / "run" / "best.safetensors")
     assert facts["kind"] == "checkpoint" and facts["task"]["name"] == "pretrain"
     assert facts["encoder"]["finetune_models"][0] == "tiny_vit_dpt"
+    text = format_facts(facts)
+    assert "checkpoint of tiny_mae_vit (pretrain: masked-autoencoder pretraining), samples 1x56x56" in text
+    assert "seis finetune --init with: tiny_vit_dpt, tiny_vit_linear" in text and "made by    seis pretrain" in text
 
 
 def test_two_stores_are_one_corpus(pretrained):
