@@ -29,14 +29,15 @@ NodeRankOpt = Annotated[int | None, typer.Option(help="This node's rank among --
 RdzvOpt = Annotated[str | None, typer.Option(help="HOST:PORT where the nodes meet.")]
 
 
-def run_training(
-    common: Common, command: str, flags: dict[str, Any], load: Callable[[], tuple[type, Callable]]
-) -> None:
+def run_training(common: Common, command: str, flags: dict[str, Any], load: Callable[[], tuple[type, Callable]],
+                 report: Callable[[Any], tuple[str, dict[str, Any], str]] | None = None) -> None:  # fmt: skip
     """Resolve the config of ``command``; train here, or re-run this command under torchrun when it asks
-    for several processes. ``load`` returns (config class, stage function), imported only when needed.
+    for several processes. ``load`` returns (config class, stage function), imported only when needed;
+    ``report`` turns the result into the output (``report_run`` by default).
 
     The ranks' stdout is silenced: the launcher (or rank 0 of an outside torchrun/srun) reports the result.
     """
+    report = report or report_run
 
     def stage(progress):
         from seiscli.training.distributed import current_world
@@ -49,12 +50,13 @@ def run_training(
 
     if os.environ.get(LAUNCHED) or not _is_main_rank():
         with contextlib.redirect_stdout(io.StringIO()):
-            run_command(common, stage, _report)
+            run_command(common, stage, report)
     else:
-        run_command(common, stage, _report)
+        run_command(common, stage, report)
 
 
-def _report(r):
+def report_run(r) -> tuple[str, dict[str, Any], str]:
+    """The run folder on stdout; epochs, time and the best metric in the JSON and the summary."""
     payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1)}
     return str(r.path), payload, f"trained {r.epochs} epochs in {r.seconds / 60:.1f} min; best {r.best}"
 

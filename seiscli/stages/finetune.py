@@ -15,6 +15,7 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
                  progress: Progress | None = None) -> TrainingResult:  # fmt: skip
     """Build data, task, model and engine; resume when asked; train; keep best and last."""
     from seiscli.storage.dataset import open_dataset
+    from seiscli.training.distributed import barrier
 
     started = time.perf_counter()
     dataset = open_dataset(cfg.dataset)
@@ -24,6 +25,7 @@ def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
     model = _make_model(cfg, dataset, task)
     trainer = make_trainer(cfg, cfg.dataset, model, task, progress, world, device)
     train(cfg, trainer, _card(cfg, dataset, task, model, invocation), world)
+    barrier()
     return summarize_run(cfg.out, time.perf_counter() - started)
 
 

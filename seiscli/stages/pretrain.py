@@ -20,6 +20,7 @@ PREVIEW_SAMPLES = 4
 def run_pretrain(cfg: PretrainConfig, invocation: Invocation | None = None,
                  progress: Progress | None = None) -> TrainingResult:  # fmt: skip
     """Open the corpus, build the masked autoencoder and the engine; train; keep best and last; preview."""
+    from seiscli.training.distributed import barrier
     from seiscli.training.reconstruction import MaskedReconstructionTask
 
     started = time.perf_counter()
@@ -32,6 +33,7 @@ def run_pretrain(cfg: PretrainConfig, invocation: Invocation | None = None,
     train(cfg, trainer, _card(cfg, stores, task, model, invocation), world)
     if cfg.preview is not None and world.is_main:
         _write_preview(cfg, trainer)
+    barrier()
     return summarize_run(cfg.out, time.perf_counter() - started)
 
 

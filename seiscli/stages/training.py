@@ -94,14 +94,15 @@ def make_trainer(cfg: TrainingConfig, datasets: str | list[str], model, task, pr
 
 
 def train(cfg: TrainingConfig, trainer, card: dict[str, Any], world) -> None:
-    """Resume when asked, run the epochs (rank 0 writing checkpoints and the log after each), wait for all."""
+    """Resume when asked and run the epochs, rank 0 writing checkpoints and the log after each.
+
+    The caller ends with ``barrier()`` after whatever rank 0 still writes (a preview, a calibration).
+    """
     from seiscli.training.checkpoint import load_state
-    from seiscli.training.distributed import barrier
 
     if cfg.resume:
         trainer.load_state_dict(load_state(cfg.out / LAST))
     trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
-    barrier()
 
 
 def _end_of_epoch(cfg: TrainingConfig, trainer, card: dict[str, Any], report) -> None:
