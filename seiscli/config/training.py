@@ -25,7 +25,9 @@ class TrainingConfig(StrictModel):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     ema: float | None = Field(0.999, gt=0, lt=1)
     patience: PositiveInt | None = None
-    augment: bool | AugmentConfig = True  # a config file may tune it: [finetune.augment] noise = 0
+    augment: bool | AugmentConfig = (
+        True  # a config file may tune it: [finetune.augment] (or [pretrain.augment]) noise = 0
+    )
     workers: int = Field(2, ge=0)
     seed: int = 0
     resume: bool = False
