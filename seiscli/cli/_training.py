@@ -18,29 +18,34 @@ def _option(kind: type, text: str) -> Any:
     return Annotated[kind | None, typer.Option(help=text)]
 
 
-# The options of every training command, in the order --help lists them.
-TRAINING_OPTIONS = {
-    "epochs": _option(int, "Epochs (default 30)."),
-    "batch_size": _option(int, "Samples per batch (default 32)."),
-    "lr": _option(float, "Peak learning rate (default 1e-3)."),
-    "restarts": _option(int, "Warm restarts of the cosine schedule (default 0)."),
-    "accumulate": _option(int, "Batches per optimizer step (default 1)."),
-    "precision": _option(str, "auto (bf16 where supported), bf16, fp16 or fp32."),
-    "ema": _option(float, "EMA decay of the kept weights (default 0.999)."),
-    "patience": _option(int, "Stop after this many epochs without improvement."),
-    "augment": _option(bool, "Random flips, shifts, gain and noise (default on)."),
-    "workers": _option(int, "Loader worker processes (default 2)."),
-    "seed": _option(int, "Seed (default 0): same seed, same weights."),
-    "resume": _option(bool, "Continue the run in OUT from its last complete epoch."),
-    "nproc_per_node": _option(int, "Processes on this node: relaunches under torchrun."),
-    "nnodes": _option(int, "Nodes taking part (default 1)."),
-    "node_rank": _option(int, "This node's rank among --nnodes."),
-    "rdzv_endpoint": _option(str, "HOST:PORT where the nodes meet."),
-    "overwrite": OverwriteOpt,
-}
+def training_options(epochs: int = 30, batch_size: int = 32, lr: str = "1e-3") -> dict[str, Any]:
+    """The options of every training command, in the order --help lists them, with its defaults."""
+    return {
+        "epochs": _option(int, f"Epochs (default {epochs})."),
+        "batch_size": _option(int, f"Samples per batch (default {batch_size})."),
+        "lr": _option(float, f"Peak learning rate (default {lr})."),
+        "restarts": _option(int, "Warm restarts of the cosine schedule (default 0)."),
+        "accumulate": _option(int, "Batches per optimizer step (default 1)."),
+        "precision": _option(str, "auto (bf16 where supported), bf16, fp16 or fp32."),
+        "ema": _option(float, "EMA decay of the kept weights (default 0.999)."),
+        "patience": _option(int, "Stop after this many epochs without improvement."),
+        "augment": _option(bool, "Random flips, shifts, gain and noise (default on)."),
+        "workers": _option(int, "Loader worker processes (default 2)."),
+        "seed": _option(int, "Seed (default 0): same seed, same weights."),
+        "resume": _option(bool, "Continue the run in OUT from its last complete epoch."),
+        "nproc_per_node": _option(int, "Processes on this node: relaunches under torchrun."),
+        "nnodes": _option(int, "Nodes taking part (default 1)."),
+        "node_rank": _option(int, "This node's rank among --nnodes."),
+        "rdzv_endpoint": _option(str, "HOST:PORT where the nodes meet."),
+        "overwrite": OverwriteOpt,
+    }
 
-# Give ``command(common, training, ...)`` the options of every training command, as one dict ``training``.
-with_training_options = gathered_options("training", TRAINING_OPTIONS, {}, dict)
+
+def with_training_options(**defaults: Any):
+    """Give ``command(common, training, ...)`` the options of every training command, as one dict
+    ``training``; ``defaults`` are the command's own defaults, as its config has them."""
+    return gathered_options("training", training_options(**defaults), {}, dict)
+
 
 LAUNCHED = "SEIS_LAUNCHED_BY_SEIS"
 

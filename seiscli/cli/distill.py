@@ -11,7 +11,7 @@ from seiscli.cli._training import launch_or_run, run_training_command, with_trai
 
 
 @with_common_options
-@with_training_options
+@with_training_options()
 def distill(
     common: Common,
     training: dict[str, Any],

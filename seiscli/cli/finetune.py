@@ -11,7 +11,7 @@ from seiscli.cli._training import launch_or_run, run_training_command, with_trai
 
 
 @with_common_options
-@with_training_options
+@with_training_options()
 def finetune(
     common: Common,
     training: dict[str, Any],
@@ -44,13 +44,14 @@ def finetune(
 
     def stage(progress):
         from seiscli.config.finetune import FinetuneConfig
-        from seiscli.stages.finetune import run_finetune, summarize_run
+        from seiscli.stages.finetune import run_finetune
+        from seiscli.stages.training import summarize_run
 
         cfg = resolve_config(FinetuneConfig, "finetune", common, flags)
         return launch_or_run(cfg, lambda: run_finetune(cfg, invocation(), progress), summarize_run)
 
     def report(r):
-        from seiscli.stages.finetune import describe_parameters
+        from seiscli.stages.training import describe_parameters
 
         payload = {"path": str(r.path), "epochs": r.epochs, "best": r.best, "seconds": round(r.seconds, 1),
                    "calibration": r.calibration, "parameters": r.parameters}  # fmt: skip

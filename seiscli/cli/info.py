@@ -12,7 +12,7 @@ from seiscli.cli._runner import Common, run_command
 @with_common_options
 def info(
     common: Common,
-    path: Annotated[Path, typer.Argument(help="Artifact to describe: a volume store or a SEG-Y file.")],
+    path: Annotated[Path, typer.Argument(help="Artifact to describe: a store, a SEG-Y file or a checkpoint.")],
 ) -> None:
     """Describe an artifact: geometry, traces, storage, statistics and provenance."""
 
@@ -26,7 +26,8 @@ def info(
 
 def format_facts(facts: dict[str, Any]) -> str:
     """The human summary of ``seis info``."""
-    formats = {"segy": format_segy, "labels": format_labels, "dataset": format_dataset, "synth": format_synth}
+    formats = {"segy": format_segy, "labels": format_labels, "dataset": format_dataset, "synth": format_synth,
+               "checkpoint": format_checkpoint}  # fmt: skip
     return formats.get(facts["kind"], format_volume)(facts)
 
 
@@ -69,6 +70,25 @@ def format_dataset(facts: dict[str, Any]) -> str:
             f"{name} {100 * frequencies[name]:.1f}%" if name in frequencies else name for name in facts["class_names"]
         ]
         lines.append(f"  classes    {', '.join(shown)}")
+    return "\n".join(lines + _made_by(facts))
+
+
+def format_checkpoint(facts: dict[str, Any]) -> str:
+    task = facts["task"]["name"]
+    meaning = "masked-autoencoder pretraining" if task == "pretrain" else ", ".join(facts["classes"] or []) or task
+    shape = "x".join(map(str, facts["sample_shape"] or []))
+    lines = [f"{facts['path']}: checkpoint of {facts['model']['name']} ({task}: {meaning}), samples {shape}"]
+    if metrics := facts.get("metrics"):
+        shown = {
+            k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items() if not isinstance(v, dict | list)
+        }
+        lines.append(f"  metrics    {', '.join(f'{k} {v}' for k, v in shown.items())}")
+    if encoder := facts.get("encoder"):
+        lines.append(
+            f"  encoder    {encoder['prefix']}* for seis finetune --init with: {', '.join(encoder['finetune_models'])}"
+        )
+    for source in facts.get("corpus") or []:
+        lines.append(f"  trained on {source['path']} ({source['samples']} {source['task']} samples)")
     return "\n".join(lines + _made_by(facts))
 
 

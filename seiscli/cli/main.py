@@ -10,6 +10,7 @@ from seiscli.cli.finetune import finetune
 from seiscli.cli.info import info
 from seiscli.cli.ingest import ingest
 from seiscli.cli.preprocess import preprocess
+from seiscli.cli.pretrain import pretrain
 from seiscli.cli.synth import synth
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app.command()(info)
 app.command()(export)
 app.command()(synth)
 app.command()(preprocess)
+app.command()(pretrain)
 app.command()(finetune)
 app.command()(evaluate)
 app.command()(distill)

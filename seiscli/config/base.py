@@ -21,10 +21,19 @@ def parse_size(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.lower().replace(",", "x").split("x") if part.strip())
 
 
+def listify(value: object) -> object:
+    """One path or several: a single value becomes a list, paths become strings."""
+    if isinstance(value, str | Path):
+        return [str(value)]
+    return [str(v) for v in value] if isinstance(value, list | tuple) else value
+
+
 # Option types that also accept a comma-separated string.
 CommaStrings = Annotated[tuple[str, ...], BeforeValidator(comma_items)]
 Fractions3 = Annotated[tuple[float, float, float], BeforeValidator(comma_items)]
 FloatPair = Annotated[tuple[float, float], BeforeValidator(comma_items)]
+# One location or several (stores, files): a single one is a list of one.
+Locations = Annotated[list[str], BeforeValidator(listify)]
 
 
 class StrictModel(BaseModel):

@@ -5,13 +5,14 @@ from typing import Literal
 
 from pydantic import Field, PositiveFloat
 
-from seiscli.config.finetune import TrainingConfig
+from seiscli.config.training import TrainingConfig
 
 
 class DistillConfig(TrainingConfig):
     """Train a smaller registered model on a task checkpoint's predictions (and on the labels, if any)."""
 
     teacher: Path
+    dataset: str
     student: str
     alpha: float = Field(0.5, ge=0, le=1)  # weight of the soft (teacher) loss; 1 - alpha weighs the labels' loss
     temperature: PositiveFloat = 2.0  # softens both class distributions; the KL divergence is scaled by T^2

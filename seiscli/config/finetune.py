@@ -1,49 +1,17 @@
-"""Options of ``seis finetune`` and the training options every training command shares."""
+"""Options of ``seis finetune``."""
 
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
-from seiscli.config.augment import AugmentConfig
-from seiscli.config.base import StrictModel
-
-
-class TrainingConfig(StrictModel):
-    """A training run on a dataset store into the run folder OUT: schedule, precision, resume, processes."""
-
-    dataset: str
-    out: Path
-    epochs: PositiveInt = 30
-    batch_size: PositiveInt = 32
-    lr: PositiveFloat = 1e-3
-    weight_decay: float = Field(1e-4, ge=0)
-    warmup_epochs: float = Field(1.0, ge=0)
-    min_lr_ratio: float = Field(0.01, ge=0, le=1)  # the cosine ends at lr * min_lr_ratio
-    restarts: int = Field(0, ge=0)  # warm restarts of the cosine schedule
-    clip_grad: float | None = Field(1.0, gt=0)
-    accumulate: PositiveInt = 1
-    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    ema: float | None = Field(0.999, gt=0, lt=1)
-    patience: PositiveInt | None = None
-    augment: bool | AugmentConfig = True  # a config file may tune it: [finetune.augment] noise = 0
-    workers: int = Field(2, ge=0)
-    seed: int = 0
-    resume: bool = False
-    overwrite: bool = False
-    nproc_per_node: PositiveInt = 1
-    nnodes: PositiveInt = 1
-    node_rank: int = Field(0, ge=0)
-    rdzv_endpoint: str | None = None
-
-    @property
-    def wants_launch(self) -> bool:
-        return self.nproc_per_node > 1 or self.nnodes > 1
+from seiscli.config.training import TrainingConfig
 
 
 class FinetuneConfig(TrainingConfig):
     """Train a task model on a dataset store (from scratch, from --weights or from --init)."""
 
+    dataset: str
     task: Literal["salt", "fault", "facies", "velocity"]
     model: str = "unet"
     task_options: dict[str, float] = Field(default_factory=dict)  # loss settings, e.g. {dice_weight = 0.5}

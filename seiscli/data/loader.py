@@ -83,9 +83,9 @@ class EpochSampler(Sampler[tuple[int, int]]):
 class _Reader:
     """The zarr handles of one process, opened there on first use: they are never pickled."""
 
-    def __init__(self, path: str | Path, cache: bool):
+    def __init__(self, path: str | Path, cache: bool, labelled: bool):
         store = open_dataset(path)
-        self.arrays = [store.x] if store.y is None else [store.x, store.y]
+        self.arrays = [store.x, store.y] if labelled else [store.x]
         self.cache: list[dict[int, np.ndarray]] | None = [{} for _ in self.arrays] if cache else None
 
     def read(self, rows: np.ndarray) -> list[tuple[np.ndarray, ...]]:
@@ -137,8 +137,9 @@ def _read_concurrently(requests: list[tuple[Any, slice]]) -> list[np.ndarray]:
 class SeismicDataset(Dataset):
     """One split of a dataset store: (x float32, y) tensors, augmented on the fly.
 
-    ``y`` is int64 for class ids and float32 for values; a store without targets gives ``x`` alone.
-    Item ``(epoch, k)`` is the split's k-th sample as augmented in that epoch.
+    ``y`` is int64 for class ids and float32 for values; a store without targets (or any store read
+    with ``inputs_only``) gives ``x`` alone. Item ``(epoch, k)`` is the split's k-th sample as augmented
+    in that epoch.
     """
 
     def __init__(
@@ -148,6 +149,7 @@ class SeismicDataset(Dataset):
         augment: Augment | None = None,
         seed: int = 0,
         cache_mb: int = CACHE_MB,
+        inputs_only: bool = False,
     ):
         store = open_dataset(path)
         splits = store.attrs["splits"]
@@ -159,7 +161,7 @@ class SeismicDataset(Dataset):
         self.augments = _per_orientation(augment, self.orientations)
         self.task: str = store.attrs["task"]
         self.class_names: list[str] | None = store.attrs.get("classNames")
-        self.labelled = store.y is not None
+        self.labelled = store.y is not None and not inputs_only
         self.classes = self.labelled and np.issubdtype(store.y.dtype, np.integer)
         self.y_dtype = np.int64 if self.classes else np.float32
         self.sample_shape, self.x_dtype = tuple(store.x.shape[1:]), str(store.x.dtype)
@@ -179,7 +181,7 @@ class SeismicDataset(Dataset):
     def __getitems__(self, keys: Sequence[Key]) -> list[Sample]:
         """A whole batch at once (torch's fetcher calls this), so nearby rows share reads."""
         if self._reader is None:
-            self._reader = _Reader(self.path, self.cached)
+            self._reader = _Reader(self.path, self.cached, self.labelled)
         epochs, positions = zip(*((0, key) if isinstance(key, int | np.integer) else key for key in keys))
         rows = self.indices[list(positions)]
         samples = zip(epochs, positions, rows, self._reader.read(rows))
@@ -197,6 +199,40 @@ class SeismicDataset(Dataset):
         return x_tensor, torch.from_numpy(np.array(y, dtype=self.y_dtype, order="C"))  # a copy, never the cache
 
 
+class CorpusDataset(Dataset):
+    """The same split of several stores as one dataset: position k runs through them in the given order.
+
+    Item ``(epoch, k)`` is the k-th sample of the concatenation, read and augmented by its own store's
+    ``SeismicDataset``; a batch is read store by store, so each keeps its grouped reads.
+    """
+
+    def __init__(self, parts: Sequence[SeismicDataset]):
+        shapes = {part.sample_shape for part in parts}
+        if len(shapes) > 1:
+            listing = ", ".join(f"{part.path} {part.sample_shape}" for part in parts)
+            raise ValueError(f"the stores' samples differ in shape ({listing}): they cannot share a batch")
+        self.parts = list(parts)
+        self.offsets = np.cumsum([0] + [len(part) for part in parts])  # (parts + 1,)
+        self.sample_shape = parts[0].sample_shape
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def __getitem__(self, key: Key) -> Sample:
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: Sequence[Key]) -> list[Sample]:
+        epochs, positions = zip(*((0, key) if isinstance(key, int | np.integer) else key for key in keys))
+        owners = np.searchsorted(self.offsets, positions, side="right") - 1  # (len(keys),) part of each key
+        samples: list[Sample] = [None] * len(keys)  # type: ignore[list-item]
+        for part in np.unique(owners):
+            slots = np.flatnonzero(owners == part)
+            local = [(epochs[s], positions[s] - int(self.offsets[part])) for s in slots]
+            for slot, sample in zip(slots, self.parts[part].__getitems__(local)):
+                samples[slot] = sample
+        return samples
+
+
 def _orientations(store: DatasetStore) -> np.ndarray:
     """(N,) the axis code seis preprocess recorded for each sample cut from a volume, else NOT_CUT."""
     if "axes" not in (store.attrs.get("patch") or {}):
@@ -212,7 +248,7 @@ def _per_orientation(augment: Augment | None, orientations: np.ndarray) -> dict[
 
 
 def make_loader(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     split: str = "train",
     batch_size: int = 32,
     workers: int = 2,
@@ -225,12 +261,18 @@ def make_loader(
     drop_last: bool = False,
     rank: int = 0,
     world: int = 1,
+    inputs_only: bool = False,
 ) -> DataLoader:
     """Batches of one split on ``workers`` processes kept across epochs; shuffled for train by default.
 
-    Under DDP (``world`` > 1) ``batch_size`` is the global batch: each rank gets its slice of it.
+    ``path`` is one store, or a list of stores read as one corpus (samples of one shape). Under DDP
+    (``world`` > 1) ``batch_size`` is the global batch: each rank gets its slice of it. ``inputs_only``
+    yields ``x`` alone even from labelled stores.
     """
-    dataset = SeismicDataset(path, split, augment, seed, cache_mb)
+    if isinstance(path, str | Path):
+        dataset = SeismicDataset(path, split, augment, seed, cache_mb, inputs_only)
+    else:
+        dataset = CorpusDataset([SeismicDataset(p, split, augment, seed, cache_mb, inputs_only) for p in path])
     shuffle = split == "train" if shuffle is None else shuffle
     sampler = EpochSampler(len(dataset), shuffle, seed, rank, world, batch_size if drop_last else None)
     return DataLoader(

@@ -106,6 +106,7 @@ class TimmBackbone(nn.Module):
     ):
         super().__init__()
         timm = _import_timm()
+        self.timm_name = timm_name
         self.model = timm.create_model(timm_name, **_timm_kwargs(timm_name, in_channels, img_size, overrides))
         info = self.model.feature_info
         self.indices = _check_indices(indices, len(info)) if indices else default_indices(len(info), feature_count)
@@ -120,3 +121,33 @@ class TimmBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """(B, C, Hp, Wp), Hp and Wp multiples of ``pad_multiple`` -> [(B, C_i, Hp/s_i, Wp/s_i), ...]."""
         return self.model.forward_intermediates(x, indices=self.indices, norm=True, intermediates_only=True)
+
+    # A ViT as a sequence model, for the masked autoencoder: it embeds every patch, then transforms a subset.
+
+    def tokens(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """ViTs: (B, C, Hp, Wp) -> prefix (class) tokens (B, P, D), patch tokens (B, h*w, D) row-major, (h, w).
+
+        Both carry their position embedding (resampled by timm when the grid is not the model's own).
+        """
+        vit = self.model
+        patches = vit.patch_embed(x)  # (B, h, w, D): dynamic_img_size keeps the grid
+        grid = tuple(patches.shape[1:3])
+        sequence = vit.norm_pre(vit._pos_embed(patches))  # (B, P + h*w, D)
+        return sequence[:, : vit.num_prefix_tokens], sequence[:, vit.num_prefix_tokens :], grid
+
+    def transform(self, tokens: torch.Tensor) -> torch.Tensor:
+        """ViTs: the blocks and the final norm over any subset of tokens, (B, T, D) -> (B, T, D)."""
+        return self.model.norm(self.model.blocks(tokens))
+
+    def fit_state(self, state: StateDict) -> StateDict:
+        """Another checkpoint's tensors of this backbone (keys ``model.*``) fitted to it, for ``--init``.
+
+        A ViT trained on another token grid (a masked autoencoder pretrained on 128 x 128 sections, say)
+        has its position embedding resampled to ours by timm's loading filter, as for ``weights``; other
+        families, and tensors that fit already, are returned as they are.
+        """
+        if not self.timm_name.startswith("vit_"):
+            return state
+        inner = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+        fitted = _checkpoint_filter(self.timm_name)(inner, self.model)
+        return {**state, **{f"model.{k}": v for k, v in fitted.items()}}

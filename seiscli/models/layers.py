@@ -41,8 +41,8 @@ class DoubleConv(nn.Sequential):
         super().__init__(ConvNormAct(in_channels, out_channels, norm), ConvNormAct(out_channels, out_channels, norm))
 
 
-def padded_size(size: tuple[int, int], multiple: int) -> tuple[int, int]:
-    """``size`` rounded up to a multiple of ``multiple`` on both axes."""
+def padded_size(size: tuple[int, ...], multiple: int) -> tuple[int, ...]:
+    """``size`` rounded up to a multiple of ``multiple`` on every axis."""
     return tuple(-(-s // multiple) * multiple for s in size)
 
 
@@ -50,20 +50,21 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
     """Mirror-pad the bottom and right of ``x`` (B, C, H, W) to (B, C, Hp, Wp), multiples of ``multiple``.
 
     Mirroring continues the reflectors past the edge, where zeros would draw a false boundary that
-    the network would learn to see near every bottom and right edge.
+    the network would learn to see near every bottom and right edge. Cubes (B, C, D, H, W) are padded
+    the same way on their three axes.
     """
-    height, width = x.shape[-2:]
-    padded_h, padded_w = padded_size((height, width), multiple)
-    if (padded_h, padded_w) == (height, width):
+    size = tuple(x.shape[2:])
+    padded = padded_size(size, multiple)
+    if padded == size:
         return x
-    pad = (0, padded_w - width, 0, padded_h - height)
-    mode = "reflect" if padded_h - height < height and padded_w - width < width else "replicate"
-    return F.pad(x, pad, mode=mode)  # (B, C, Hp, Wp)
+    pad = [amount for s, p in zip(reversed(size), reversed(padded)) for amount in (0, p - s)]  # last axis first
+    mode = "reflect" if all(p - s < s for s, p in zip(size, padded)) else "replicate"
+    return F.pad(x, pad, mode=mode)  # (B, C, Hp, Wp) or (B, C, Dp, Hp, Wp)
 
 
-def crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """The top-left (H, W) of ``x`` (B, K, Hp, Wp): undoes ``pad_to_multiple``."""
-    return x[..., : size[0], : size[1]]  # (B, K, H, W)
+def crop(x: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
+    """The top-left (H, W) (or (D, H, W)) of ``x`` (B, K, *padded): undoes ``pad_to_multiple``."""
+    return x[(..., *(slice(0, s) for s in size))]  # (B, K, H, W) or (B, K, D, H, W)
 
 
 def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -93,3 +94,21 @@ def size_pair(value, name: str) -> tuple[int, int]:
     if len(pair) != 2 or min(pair) < 1:
         raise ValueError(f"{name} must be two positive sizes (H, W), got {value!r}")
     return pair
+
+
+def sincos_positions(grid: tuple[int, ...], dim: int) -> torch.Tensor:
+    """Fixed sine-cosine position embeddings (N, dim) of a token grid (2D or 3D), row-major like the tokens.
+
+    Each axis gets an equal, even share of the channels: sines and cosines of its coordinate at
+    geometrically spaced frequencies (Vaswani et al. 2017, per axis as in MAE); channels left over by
+    the division stay 0. Nothing is learned, so any grid works.
+    """
+    per_axis = 2 * (dim // (2 * len(grid)))
+    frequencies = 1.0 / 10000 ** (torch.arange(per_axis // 2) / max(per_axis // 2, 1))  # (F,)
+    coordinates = torch.meshgrid(*(torch.arange(n, dtype=torch.float32) for n in grid), indexing="ij")
+    parts = []
+    for axis in coordinates:
+        angles = axis.reshape(-1, 1) * frequencies  # (N, F)
+        parts += [angles.sin(), angles.cos()]
+    table = torch.cat(parts, dim=1)  # (N, per_axis * len(grid))
+    return F.pad(table, (0, dim - table.shape[1]))  # (N, dim)

@@ -14,17 +14,16 @@ from typing import Any
 
 from seiscli.config.distill import DistillConfig
 from seiscli.errors import ConfigError
-from seiscli.progress import Progress, SilentProgress
-from seiscli.stages.finetune import (
+from seiscli.progress import Progress
+from seiscli.stages.training import (
     BEST,
-    LAST,
     RUN_FILES,
-    end_of_epoch,
     make_card,
     make_loaders,
     make_trainer,
-    prepare_run_dir,
+    start_run,
     summarize_run,
+    train,
 )
 from seiscli.storage.provenance import Invocation, make_provenance
 
@@ -45,36 +44,26 @@ class DistillResult:
 def run_distill(cfg: DistillConfig, invocation: Invocation | None = None,
                 progress: Progress | None = None) -> DistillResult:  # fmt: skip
     """Check the teacher against the data; build the student; train it on the teacher; compare the two."""
-    import torch
-
     from seiscli.models import create_model
     from seiscli.storage.dataset import open_dataset
-    from seiscli.training.checkpoint import load_checkpoint, load_state
-    from seiscli.training.distributed import barrier, current_world, init_process_group
+    from seiscli.training.checkpoint import load_checkpoint
+    from seiscli.training.distributed import barrier
     from seiscli.training.tasks import make_task
 
-    world = current_world()
-    progress = (progress or SilentProgress()) if world.is_main else SilentProgress()
     started = time.perf_counter()
     teacher_card, teacher = load_checkpoint(cfg.teacher)
     dataset = open_dataset(cfg.dataset)
     _check_teacher(cfg, teacher_card, dataset)
     sample_shape = tuple(dataset.x.shape[1:])  # (C, H, W)
-    device = init_process_group(world)
-    torch.manual_seed(cfg.seed)
+    world, device, progress = start_run(cfg, progress, (*RUN_FILES, COMPARISON))
     task = make_task(**teacher_card["task"])
     student = create_model(cfg.student, in_channels=teacher_card["in_channels"], num_classes=task.num_classes)
-    if world.is_main:
-        prepare_run_dir(cfg, (*RUN_FILES, COMPARISON))
-    barrier()
     distilling = _distillation_task(cfg, task, teacher.to(device), device)
     model = _distilled_student(cfg, student, distilling.teacher, sample_shape)
     loaders = _loaders(cfg, distilling, dataset.y is not None, world, device)
     trainer = make_trainer(cfg, model, distilling, loaders, progress, world, device)
-    if cfg.resume:
-        trainer.load_state_dict(load_state(cfg.out / LAST))
     card = _card(cfg, dataset, task, student, teacher_card, invocation)
-    trainer.fit(lambda report: _end_of_epoch(cfg, trainer, card, report) if world.is_main else None)
+    train(cfg, trainer, card, world, kept=lambda distilled: distilled.student)  # checkpoints without the projection
     if world.is_main:
         _write_comparison(cfg, distilling, teacher_card, sample_shape, device, progress)
     barrier()
@@ -142,7 +131,7 @@ def _loaders(cfg: DistillConfig, task, labelled: bool, world, device):
     """Finetune's loaders; on an unlabelled store the val targets are the teacher's predictions."""
     from seiscli.training.distill import TeacherLabels
 
-    train, val = make_loaders(cfg, task.name, world)
+    train, val = make_loaders(cfg, cfg.dataset, task.name, world)
     return train, val if labelled or val is None else TeacherLabels(val, task, device)
 
 
@@ -152,10 +141,6 @@ def _card(cfg: DistillConfig, dataset, task, student, teacher_card: dict[str, An
     provenance = make_provenance(invocation or Invocation("seis distill"), cfg, [cfg.teacher, cfg.dataset], cfg.seed)
     teacher = {"model": teacher_card["model"], "metrics": teacher_card.get("metrics")}
     return {**make_card(cfg, dataset, task, student, provenance), "teacher": teacher}
-
-
-def _end_of_epoch(cfg: DistillConfig, trainer, card: dict[str, Any], report) -> None:
-    end_of_epoch(cfg.out, trainer, card, report, kept=lambda distilled: distilled.student)  # no projection
 
 
 def _write_comparison(cfg: DistillConfig, task, teacher_card: dict[str, Any], sample_shape: tuple[int, ...],

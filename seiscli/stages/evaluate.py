@@ -32,6 +32,9 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
 
     progress = progress or SilentProgress()
     card, model = load_checkpoint(cfg.model, merge=True)  # LoRA adapters folded in: plain layers run faster
+    if card["task"]["name"] == "pretrain":
+        raise ConfigError(f"{cfg.model} is a pretrained encoder: it has no task to evaluate",
+                          "fine-tune it first: seis finetune DATASET OUT --task T --init CHECKPOINT")  # fmt: skip
     dataset = open_dataset(cfg.dataset)
     task = make_task(**card["task"])
     if dataset.attrs["task"] != task.name:

@@ -1,101 +1,54 @@
 """``seis finetune DATASET OUT --task T``: train a task model; best/last checkpoints in OUT."""
 
-import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from seiscli.config.finetune import FinetuneConfig, TrainingConfig
-from seiscli.errors import ConfigError, OutputExistsError
-from seiscli.progress import Progress, SilentProgress
+from seiscli.config.finetune import FinetuneConfig
+from seiscli.errors import ConfigError
+from seiscli.progress import Progress
+from seiscli.stages.training import (
+    BEST,
+    LAST,
+    TrainingResult,
+    describe_parameters,
+    make_card,
+    make_loaders,
+    make_trainer,
+    start_run,
+    summarize_run,
+    train,
+)
 from seiscli.storage.provenance import Invocation, make_provenance
-
-BEST, LAST, LOG = "best.safetensors", "last.safetensors", "metrics.jsonl"
-RUN_FILES = (BEST, LAST, LOG, LAST + ".state.pt")  # what a run writes in its folder (--overwrite removes them)
-
-
-@dataclass
-class FinetuneResult:
-    path: Path
-    epochs: int
-    best: dict[str, Any]
-    seconds: float
-    calibration: dict[str, float] | None = None  # binary tasks: the decision threshold chosen on val
-    parameters: dict[str, int] = field(default_factory=dict)  # total, trainable, adapters
-    warnings: list[str] = field(default_factory=list)
 
 
 def run_finetune(cfg: FinetuneConfig, invocation: Invocation | None = None,
-                 progress: Progress | None = None) -> FinetuneResult:  # fmt: skip
-    """Build data, task, model and engine; resume when asked; train; keep best and last."""
-    import torch
-
+                 progress: Progress | None = None) -> TrainingResult:  # fmt: skip
+    """Build data, task, model and engine; resume when asked; train; keep best and last; calibrate."""
     from seiscli.storage.dataset import open_dataset
-    from seiscli.training.checkpoint import load_state
-    from seiscli.training.distributed import barrier, current_world, init_process_group
+    from seiscli.training.distributed import barrier
 
-    world = current_world()
-    progress = (progress or SilentProgress()) if world.is_main else SilentProgress()
     started = time.perf_counter()
     dataset = open_dataset(cfg.dataset)
     _check_task(dataset.attrs, cfg)
-    device = init_process_group(world)
-    if world.is_main:
-        prepare_run_dir(cfg)
-    barrier()
-    torch.manual_seed(cfg.seed)
+    world, device, progress = start_run(cfg, progress)
     task = _make_task(dataset.attrs, cfg)
     model = _make_model(cfg, dataset, task)
-    trainer = make_trainer(cfg, model, task, make_loaders(cfg, task.name, world), progress, world, device)
-    if cfg.resume:
-        trainer.load_state_dict(load_state(cfg.out / LAST))
+    trainer = make_trainer(cfg, model, task, make_loaders(cfg, cfg.dataset, task.name, world), progress, world, device)
     provenance = make_provenance(invocation or Invocation("seis finetune"), cfg, [cfg.dataset], cfg.seed)
     card = make_card(cfg, dataset, task, model, provenance)
     progress.log(describe_parameters(card["parameters"]))
-    trainer.fit(lambda report: end_of_epoch(cfg.out, trainer, card, report) if world.is_main else None)
+    train(cfg, trainer, card, world)
     if world.is_main and cfg.calibrate and _is_binary(task) and (cfg.out / BEST).is_file():
         _calibrate_threshold(cfg, device)
     barrier()
     return summarize_run(cfg.out, time.perf_counter() - started)
 
 
-def summarize_run(out: Path, seconds: float) -> FinetuneResult:
-    """What a run folder says about its run: epochs done, the best metric, the threshold, the parameters trained."""
-    from seiscli.training.checkpoint import read_card
-
-    lines = (out / LOG).read_text().splitlines() if (out / LOG).exists() else []
-    last = json.loads(lines[-1]) if lines else {}
-    calibration = read_card(out / BEST).get("calibration") if (out / BEST).is_file() else None
-    parameters = read_card(out / LAST).get("parameters", {}) if (out / LAST).exists() else {}
-    return FinetuneResult(out, last.get("epoch", 0), last.get("best", {}), seconds, calibration, parameters)
-
-
-def describe_parameters(counts: dict[str, int]) -> str:
-    """ "trainable parameters: 12,290 of 70,306 (3,072 in LoRA adapters)"."""
-    text = f"trainable parameters: {counts['trainable']:,} of {counts['total']:,}"
-    return text + (f" ({counts['adapters']:,} in LoRA adapters)" if counts["adapters"] else "")
-
-
 def _check_task(attrs: dict[str, Any], cfg: FinetuneConfig) -> None:
     if attrs["task"] != cfg.task:
         raise ConfigError(f"{cfg.dataset} was prepared for {attrs['task']!r}, not {cfg.task!r}",
                           f"use --task {attrs['task']} or preprocess the data for {cfg.task}")  # fmt: skip
-
-
-def prepare_run_dir(cfg: TrainingConfig, files: tuple[str, ...] = RUN_FILES) -> None:
-    """Check that the run folder OUT can be resumed, or start it afresh (``files`` removed on --overwrite)."""
-    from seiscli.training.checkpoint import state_path
-
-    if cfg.resume:
-        if not state_path(cfg.out / LAST).is_file():
-            raise ConfigError(f"nothing to resume in {cfg.out} (no {LAST}.state.pt)", "drop --resume to start afresh")
-        return
-    if cfg.out.exists() and any(cfg.out.iterdir()) and not cfg.overwrite:
-        raise OutputExistsError(f"{cfg.out} already holds a run", "pass --resume to continue it or --overwrite")
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    for name in files:
-        (cfg.out / name).unlink(missing_ok=True)
 
 
 def _make_task(attrs: dict[str, Any], cfg: FinetuneConfig):
@@ -165,7 +118,7 @@ def _load_init(model, init: Path, task) -> None:
     """
     from seiscli.training.checkpoint import plain_weights
 
-    theirs = plain_weights(init)  # a clear error when it is not a seis checkpoint
+    theirs = _fit_backbone(model, plain_weights(init))  # a clear error when it is not a seis checkpoint
     ours = model.state_dict()
     matching = {k: v for k, v in theirs.items() if k in ours and ours[k].shape == v.shape}
     if not matching:
@@ -173,35 +126,15 @@ def _load_init(model, init: Path, task) -> None:
     model.load_state_dict(matching, strict=False)
 
 
-def make_loaders(cfg: TrainingConfig, task_name: str, world):
-    """This rank's (train loader, val loader or None when the val split is empty)."""
-    from seiscli.data.augment import Augment, AugmentConfig
-    from seiscli.data.loader import make_loader
-
-    augment = None
-    if cfg.augment:
-        augment = Augment.for_task(task_name, cfg.augment if isinstance(cfg.augment, AugmentConfig) else None)
-    shard = {"rank": world.rank, "world": world.size}
-    train = make_loader(cfg.dataset, "train", cfg.batch_size, cfg.workers, augment, cfg.seed, drop_last=True, **shard)
-    val = make_loader(cfg.dataset, "val", cfg.batch_size, cfg.workers, None, cfg.seed, shuffle=False, **shard)
-    if len(train) == 0:
-        raise ConfigError(f"{cfg.dataset} has fewer train samples than one batch ({cfg.batch_size})")
-    return train, val if len(val) else None
-
-
-def make_trainer(cfg: TrainingConfig, model, task, loaders, progress: Progress, world, device):
-    """The engine for ``model`` and ``task`` on (train, val) ``loaders``, under DDP with several ranks."""
-    from seiscli.training.engine import EngineOptions, Trainer
-
-    train, val = loaders
-    options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.restarts,
-                            cfg.clip_grad, cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
-    model = model.to(device)
-    if world.size > 1:
-        from seiscli.training.global_batch import use_global_batchnorm
-
-        model = use_global_batchnorm(model)  # batch statistics over the global batch, as one process has
-    return Trainer(model, task, train, val, options, device, progress, ddp=world.size > 1)
+def _fit_backbone(model, theirs: dict) -> dict:
+    """The checkpoint's ``backbone.*`` tensors fitted to our backbone: a ViT pretrained on another token
+    grid gets its position embedding resampled instead of dropped (``fit_state`` of the backbone)."""
+    fit = getattr(getattr(model, "backbone", None), "fit_state", None)
+    if fit is None:
+        return theirs
+    prefix = "backbone."
+    inner = {k.removeprefix(prefix): v for k, v in theirs.items() if k.startswith(prefix)}
+    return {**theirs, **{prefix + k: v for k, v in fit(inner).items()}}
 
 
 def _is_binary(task) -> bool:
@@ -229,38 +162,3 @@ def _calibrate_threshold(cfg: FinetuneConfig, device) -> None:
         card = read_card(cfg.out / name)
         card["task"] = {**card["task"], "threshold": calibration["threshold"]}
         save_weights(cfg.out / name, load_file(str(cfg.out / name)), {**card, "calibration": calibration})
-
-
-def make_card(cfg: TrainingConfig, dataset, task, model, provenance: dict[str, Any]) -> dict[str, Any]:
-    """The model card of a checkpoint of ``model`` trained for ``task`` on ``dataset``."""
-    from seiscli.models.lora import parameter_counts
-
-    attrs = dataset.attrs
-    return {
-        "model": model.card_args,
-        "parameters": parameter_counts(model),
-        "task": task.spec(),
-        "classes": task.class_names,
-        "in_channels": dataset.x.shape[1],
-        "sample_shape": list(dataset.x.shape[1:]),
-        "normalization": attrs.get("normalization"),
-        "patch": attrs.get("patch"),
-        "training": cfg.model_dump(mode="json"),
-        "provenance": provenance,
-    }
-
-
-def end_of_epoch(out: Path, trainer, card: dict[str, Any], report, kept=lambda model: model) -> None:
-    """Best and last checkpoints of ``kept(evaluated model)``, the resumable state, a line of the log."""
-    from seiscli.training.checkpoint import save_state, save_weights
-
-    weights = kept(trainer.evaluation_model()).state_dict()
-    metrics = {"epoch": report.epoch, "train_loss": report.train_loss, **report.metrics}
-    if report.improved:
-        save_weights(out / BEST, weights, {**card, "metrics": metrics})
-    save_weights(out / LAST, weights, {**card, "metrics": metrics})
-    save_state(out / LAST, trainer.state_dict())
-    line = {"epoch": report.epoch, "train_loss": report.train_loss, "lr": report.lr, "seconds": report.seconds,
-            "val": report.metrics, "best": {trainer.task.primary_metric: trainer.best}}  # fmt: skip
-    with open(out / LOG, "a") as log:
-        log.write(json.dumps(line, default=str) + "\n")

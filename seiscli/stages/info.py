@@ -17,8 +17,10 @@ from seiscli.synth import MANIFEST
 
 
 def run_info(path: Path) -> dict[str, Any]:
-    """Describe the artifact at ``path``: a SEG-Y file, a volume, label or dataset store, or a
-    folder made by ``seis synth``."""
+    """Describe the artifact at ``path``: a SEG-Y file, a checkpoint, a volume, label or dataset store,
+    or a folder made by ``seis synth``."""
+    if path.is_file() and path.suffix == ".safetensors":
+        return describe_checkpoint(path)
     if path.is_file():
         return describe_segy(read_layout(path))
     if (path / MANIFEST).is_file():
@@ -86,6 +88,18 @@ def describe_dataset(store: DatasetStore) -> dict[str, Any]:
         "sources": attrs.get("sources"),
         "provenance": attrs.get("provenance"),
     }
+
+
+CARD_FACTS = ("model", "task", "classes", "in_channels", "sample_shape", "normalization", "metrics", "encoder",
+              "corpus", "provenance")  # fmt: skip
+
+
+def describe_checkpoint(path: Path) -> dict[str, Any]:
+    """The model card of a checkpoint (its weights are not loaded)."""
+    from seiscli.training.checkpoint import read_card
+
+    card = read_card(path)
+    return {"kind": "checkpoint", "path": str(path), **{key: card.get(key) for key in CARD_FACTS}}
 
 
 def describe_segy(layout: SegyLayout) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""One-glance pictures of what ``seis synth`` made: a section with its labels, or a model and its shots."""
+"""One-glance pictures: what ``seis synth`` made (a section with its labels, or a model and its shots), and
+what ``seis pretrain`` learned (inputs, their masks and the reconstructions)."""
 
 from pathlib import Path
 
@@ -11,13 +12,14 @@ from seiscli.storage.segy_format import decode_samples, read_layout
 _OVERLAY = {"fault": ("Reds", 0.9), "salt": ("cool", 0.45), "facies": ("tab10", 0.35)}
 
 
-def _figure(ncols: int, width: float = 6.0, height: float = 5.0):
+def _figure(ncols: int, width: float = 6.0, height: float = 5.0, nrows: int = 1):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(1, ncols, figsize=(width * ncols, height), constrained_layout=True)
+    size = (width * ncols, height * nrows)
+    return plt.subplots(nrows, ncols, figsize=size, constrained_layout=True, squeeze=nrows == 1)
 
 
 def _read_section(segy: Path, grid: tuple[int, ...]) -> np.ndarray:
@@ -67,3 +69,31 @@ def preview_fwi(dataset: Path, out: Path) -> None:
     right.set_xlabel("receiver")
     right.set_ylabel("time sample")
     figure.savefig(out, format="png", dpi=80)
+
+
+def preview_reconstructions(inputs: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray, out: Path) -> None:
+    """One row per sample: the input, the patches the encoder saw (hidden ones greyed), the reconstruction.
+
+    Samples are (N, C, H, W) sections or (N, C, D, H, W) cubes (inline, crossline, sample), shown by their
+    first channel and, for cubes, the middle inline with time down; ``masks`` (N, 1, ...) is 1 where hidden.
+    """
+    figure, axes = _figure(3, width=3.5, height=3.5, nrows=len(inputs))
+    for row, (x, mask, reconstruction) in enumerate(zip(inputs, masks, reconstructions)):
+        section, hidden, rebuilt = (_shown_section(a[0]) for a in (x, mask, reconstruction))
+        clip = float(np.percentile(np.abs(section), 99)) or 1.0
+        panels = {"input": section, "visible to the encoder": np.ma.masked_where(hidden > 0.5, section),
+                  "reconstruction (true patch mean, std)": rebuilt}  # fmt: skip
+        for ax, (title, image) in zip(axes[row], panels.items()):
+            ax.set_facecolor("0.6")  # shows through where patches were hidden
+            ax.imshow(image, cmap="gray", vmin=-clip, vmax=clip, aspect="auto", interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(title)
+        axes[row][0].set_ylabel(f"sample {row + 1}")
+    figure.savefig(out, format="png", dpi=80)
+
+
+def _shown_section(sample: np.ndarray) -> np.ndarray:
+    """A 2D sample as it is (time down); a cube's middle inline, transposed to (sample, crossline)."""
+    return sample if sample.ndim == 2 else sample[len(sample) // 2].T

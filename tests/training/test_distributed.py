@@ -54,3 +54,24 @@ def test_torchrun_command_relaunches_the_same_command():
     command = torchrun_command(["finetune", "d", "o"], 2, 1, 0, None)
     assert command[1:3] == ["-m", "torch.distributed.run"] and "--nproc-per-node=2" in command
     assert command[-4:] == ["seiscli", "finetune", "d", "o"]
+
+
+def test_two_processes_pretrain_like_one(tmp_path):
+    """Masks too: each rank masks its rows of the global batch as one process masks the whole batch."""
+    from test_pretrain import layers_dataset
+
+    data = layers_dataset(tmp_path / "d.zarr", n=48)
+    runs = {}
+    for name, extra in (("one", []), ("two", ["--nproc-per-node", "2"])):
+        command = [sys.executable, "-m", "seiscli", "pretrain", str(data), str(tmp_path / name), "--model",
+                   "tiny_mae_vit", "--epochs", "2", "--batch-size", "8", "--workers", "0", "--precision", "fp32",
+                   "--ema", "0.9", *extra]  # fmt: skip
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "RANK", "WORLD_SIZE"))}
+        result = subprocess.run(command, capture_output=True, text=True, env={**env, "OMP_NUM_THREADS": "1"})
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs[name] = [
+            json.loads(line)["train_loss"] for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()
+        ]
+    np.testing.assert_allclose(runs["one"], runs["two"], rtol=1e-5)
+    first, second = load_file(tmp_path / "one" / "last.safetensors"), load_file(tmp_path / "two" / "last.safetensors")
+    assert all(np.allclose(first[k].numpy(), second[k].numpy(), atol=1e-5) for k in first)

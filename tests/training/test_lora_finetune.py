@@ -141,7 +141,7 @@ def test_command_passes_the_lora_flags(tmp_path, monkeypatch):
     def fake(cfg, invocation, progress):
         received.append(cfg)
         counts = {"total": 10, "trainable": 4, "adapters": 3}
-        return stage.FinetuneResult(cfg.out, 1, {"miou": 0.5}, 1.0, parameters=counts)
+        return stage.TrainingResult(cfg.out, 1, {"miou": 0.5}, 1.0, parameters=counts)
 
     monkeypatch.setattr(stage, "run_finetune", fake)
     args = ["finetune", "d.zarr", str(tmp_path / "run"), "--task", "salt", "--model", "vit_s16_mla", "--lora",
