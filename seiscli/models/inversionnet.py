@@ -86,16 +86,14 @@ class InversionNet(nn.Module):
     ):
         super().__init__()
         if not 0 <= time_stages <= len(encoder_widths) or not decoder_widths or min(latent, in_channels) < 1:
-            raise ValueError(
-                "need 0 <= time_stages <= len(encoder_widths), decoder widths, latent and in_channels >= 1"
-            )
+            raise ValueError("InversionNet needs 0 <= time_stages <= len(encoder_widths), a decoder width, "
+                             "latent >= 1 and in_channels >= 1")  # fmt: skip
         self.out_size = size_pair(out_size, "out_size")
         self.latent_grid = size_pair(latent_grid, "latent_grid")
         widths = [in_channels, *encoder_widths]
-        self.encoder = nn.Sequential(
-            *(_encoder_stage(c_in, c_out, i < time_stages, i == 0) for i, (c_in, c_out) in enumerate(itertools.pairwise(widths))),
-            ConvBlock(widths[-1], latent, self.latent_grid),
-        )  # fmt: skip
+        stages = [_encoder_stage(c_in, c_out, along_time=i < time_stages, first=i == 0)
+                  for i, (c_in, c_out) in enumerate(itertools.pairwise(widths))]  # fmt: skip
+        self.encoder = nn.Sequential(*stages, ConvBlock(widths[-1], latent, self.latent_grid))
         doublings = len(decoder_widths) - 1
         seed = tuple(math.ceil(s / 2**doublings) for s in self.out_size)  # 70 -> 5: 5 * 16 = 80 covers 70
         self.decoder = nn.Sequential(
@@ -115,7 +113,7 @@ class InversionNet(nn.Module):
 
     def forward_head(self, features: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
         """Decode ``forward_features`` to maps (B, K, *size); ``forward`` asks for ``out_size``."""
-        x = self.decoder(features[-1])  # (B, w_last, seed * 2^n, seed * 2^n)
+        x = self.decoder(features[-1])  # (B, w_last, seed_h 2^n, seed_w 2^n), n = len(decoder_widths) - 1
         x = self.classifier(center_crop(x, self.out_size))  # (B, K, *out_size)
         return resize(x, size)  # (B, K, *size)
 

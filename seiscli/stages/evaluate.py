@@ -60,11 +60,12 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
 
 def _check_shapes(card: dict[str, Any], dataset, cfg: EvaluateConfig) -> None:
     """The model's input channels and, for a model with its own output size, the target size fit the data."""
+    hint = "evaluate on data prepared like its training data"
     if card["in_channels"] != dataset.x.shape[1]:
         raise ConfigError(f"{cfg.model} takes {card['in_channels']} input channels; {cfg.dataset} has"
-                          f" {dataset.x.shape[1]}", "evaluate on data prepared like its training data")  # fmt: skip
+                          f" {dataset.x.shape[1]}", hint)  # fmt: skip
     out_size = card["model"]["kwargs"].get("out_size")
     targets = list(dataset.y.shape[-len(dataset.x.shape[2:]) :])  # class ids (N, *S) or values (N, 1, *S)
     if out_size is not None and list(out_size) != targets:
         raise ConfigError(f"{cfg.model} predicts {'x'.join(map(str, out_size))} maps; {cfg.dataset} has targets"
-                          f" of {'x'.join(map(str, targets))}", "evaluate on data prepared like its training data")  # fmt: skip
+                          f" of {'x'.join(map(str, targets))}", hint)  # fmt: skip

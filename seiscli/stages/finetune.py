@@ -92,8 +92,8 @@ def _output_size(cfg: FinetuneConfig, dataset) -> dict[str, Any]:
         return {"out_size": list(targets)}
     if targets != inputs:
         sized = [name for name in list_models() if model_entry(name).takes_out_size]
-        raise ConfigError(f"{cfg.model} predicts maps of its input's size {inputs}, but {cfg.dataset} has targets"
-                          f" of {targets}", f"choose a model that maps to another size: {', '.join(sized)}")  # fmt: skip
+        message = f"{cfg.model} predicts maps of its input's size {inputs}, but {cfg.dataset} has targets of {targets}"
+        raise ConfigError(message, f"choose a model that maps to another size: {', '.join(sized)}")
     return {}
 
 
