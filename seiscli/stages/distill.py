@@ -44,7 +44,7 @@ class DistillResult:
 def run_distill(cfg: DistillConfig, invocation: Invocation | None = None,
                 progress: Progress | None = None) -> DistillResult:  # fmt: skip
     """Check the teacher against the data; build the student; train it on the teacher; compare the two."""
-    from seiscli.models import create_model
+    from seiscli.models import create_model, model_entry
     from seiscli.storage.dataset import open_dataset
     from seiscli.training.checkpoint import load_checkpoint
     from seiscli.training.distributed import barrier
@@ -55,6 +55,7 @@ def run_distill(cfg: DistillConfig, invocation: Invocation | None = None,
     dataset = open_dataset(cfg.dataset)
     _check_teacher(cfg, teacher_card, dataset)
     sample_shape = tuple(dataset.x.shape[1:])  # (C, H, W)
+    model_entry(cfg.student)  # an unknown name is refused before the run folder is made
     world, device, progress = start_run(cfg, progress, (*RUN_FILES, COMPARISON))
     task = make_task(**teacher_card["task"])
     student = create_model(cfg.student, in_channels=teacher_card["in_channels"], num_classes=task.num_classes)
