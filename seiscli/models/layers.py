@@ -41,6 +41,47 @@ class DoubleConv(nn.Sequential):
         super().__init__(ConvNormAct(in_channels, out_channels, norm), ConvNormAct(out_channels, out_channels, norm))
 
 
+class ResidualBlock(nn.Module):
+    """Two 3x3 convolutions with an identity (or 1x1 projection) shortcut around them (He et al. 2016)."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str = "batch"):
+        super().__init__()
+        self.body = nn.Sequential(
+            ConvNormAct(in_channels, out_channels, norm),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            make_norm(norm, out_channels),
+        )
+        self.shortcut = nn.Identity()
+        if in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, bias=False), make_norm(norm, out_channels)
+            )
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.body(x) + self.shortcut(x))  # (B, C_out, H, W)
+
+
+class SqueezeExcite(nn.Module):
+    """Concurrent spatial and channel squeeze-and-excitation (scSE, Roy et al. 2018): the block's map
+    reweighted per channel from its global context and per pixel across its channels; costs little."""
+
+    def __init__(self, channels: int, reduction: int = 4):
+        super().__init__()
+        hidden = max(channels // reduction, 2)
+        self.channel = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
+        self.spatial = nn.Sequential(nn.Conv2d(channels, 1, 1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.channel(x) + x * self.spatial(x)  # (B, C, H, W)
+
+
 def padded_size(size: tuple[int, ...], multiple: int) -> tuple[int, ...]:
     """``size`` rounded up to a multiple of ``multiple`` on every axis."""
     return tuple(-(-s // multiple) * multiple for s in size)

@@ -20,7 +20,7 @@ TINY = [name for name in list_models("tiny_*") if model_entry(name).module not i
 NUM_CLASSES = 3
 SHOTS, OUT_SIZE = 5, (16, 16)
 FULL_SIZE = {
-    "unet", "unet_small",
+    "unet", "unet_small", "res_unet",
     "vit_s16_linear", "vit_s16_pup", "vit_s16_mla", "vit_s16_dpt",
     "vit_s14_linear", "vit_s14_pup", "vit_s14_mla", "vit_s14_dpt",
     "vit_b16_linear", "vit_b16_dpt",
