@@ -117,7 +117,8 @@ def _draw_labels(fig, ax, labels: Labels, extent, alone: bool) -> None:
         unit = f" ({labels.units})" if labels.units else ""
         fig.colorbar(drawn, ax=ax, label=f"{labels.name}{unit}", shrink=0.8, pad=0.01)
     else:
-        ax.legend(handles=drawn, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=labels.name)
+        title = labels.name if labels.style == "classes" else None  # a mask's one entry names itself
+        ax.legend(handles=drawn, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title=title)
 
 
 def label_image(ax, values: np.ndarray, name: str, style: str, class_names: list[str] | None, alone: bool,
