@@ -102,7 +102,7 @@ def _plot_volume(cfg: PlotConfig, out: Path):
     live = live_traces(volume.group["trace_mask"], grid, selection, section) if "trace_mask" in volume.group else None
     overlay = cfg.overlay or (cfg.path if cfg.variable else None)  # --variable alone: predictions kept in the volume
     labels = _overlay_labels(overlay, cfg.variable, grid, selection, section) if overlay else None
-    cmap = cfg.cmap or ("gray" if labels else "seismic")
+    cmap = cfg.cmap or ("gray" if labels else None)  # grey under coloured labels
     title = f"{_name(cfg.path)}: {selection.label()}"
     if labels is not None:
         title += f", {labels.name} from {_name(overlay)}"
@@ -196,9 +196,11 @@ def _sample(store, index: int, split: str, position: np.ndarray, task: str):
     y = None if store.y is None else np.asarray(store.y[index])  # (H, W), (D, H, W) or (1, H, W)
     if task == "velocity":
         image, target = x[len(x) // 2], None if y is None else y[0]  # (T, R) shot gather, (H, W) model
+        where = f"shot {len(x) // 2 + 1} of {len(x)}"
     else:
         image, target = sample_section(x[0]), None if y is None else sample_section(y)
-    return Sample(f"{split} #{index}: {_position(store.attrs.get('patch') or {}, position)}", image, target)
+        where = _position(store.attrs.get("patch") or {}, position)
+    return Sample(f"{split} #{index}: {where}", image, target)
 
 
 def _position(patch: dict, position: np.ndarray) -> str:
@@ -208,7 +210,8 @@ def _position(patch: dict, position: np.ndarray) -> str:
     if patch.get("tiles") and 0 <= position[1] < len(patch.get("ids", [])):
         return f"tile {patch['ids'][position[1]]}"
     if "axes" in patch and 0 <= position[0] < len(AXES):
-        return f"{AXES[position[0]]} patch at [{position[1]}, {position[2]}, {position[3]}]"
+        orientation = {"sample": "time-slice"}.get(AXES[position[0]], AXES[position[0]])
+        return f"{orientation} patch at [{position[1]}, {position[2]}, {position[3]}]"
     return f"sample {position[1] if len(position) > 1 else position[0]}"
 
 

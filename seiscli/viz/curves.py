@@ -85,6 +85,7 @@ def draw_curves(out: Path, title: str, log: RunLog, size: tuple[int, int] | None
     rate.set_ylabel("learning rate")
     rate.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     rate.set_xlabel("epoch")
+    rate.xaxis.get_major_locator().set_params(integer=True)
     _mark_best(log, (losses, metrics, rate), drawn_on)
     losses.legend(loc="upper right")
     for ax in (losses, metrics, rate):
@@ -134,5 +135,6 @@ def _mark_best(log: RunLog, axes, drawn_on: dict[str, Any]) -> None:
         ax.axvline(epoch, color="tab:green", ls=":", lw=1.5)
     target = drawn_on.get(name, axes[1])
     target.plot([epoch], [value], "*", ms=14, color="tab:green", zorder=5, label=f"best {name}")
-    target.annotate(f"best {name} {value:.4g} (epoch {epoch})", xy=(epoch, value), xytext=(6, 6),
-                    textcoords="offset points", color="tab:green", fontsize=9)  # fmt: skip
+    late = epoch > (log.epochs[0]["epoch"] + log.epochs[-1]["epoch"]) / 2  # write the note on the roomier side
+    target.annotate(f"best {name} {value:.4g} (epoch {epoch})", xy=(epoch, value), xytext=(-8 if late else 8, 8),
+                    textcoords="offset points", ha="right" if late else "left", color="tab:green", fontsize=9)  # fmt: skip

@@ -26,7 +26,7 @@ class Amplitudes:
 
     section: Section
     live: np.ndarray | None  # (rows, cols) true where a trace exists
-    cmap: str
+    cmap: str | None  # None: seismic for amplitudes, viridis for data never negative (velocity cubes)
     clip: float  # percentile of |amplitude| (non-negative data such as velocity: of the values)
 
 
@@ -103,10 +103,15 @@ def _draw_amplitudes(fig, ax, amplitudes: Amplitudes, extent) -> None:
         values = np.ma.masked_where(~amplitudes.live, values)
     shown = values.compressed() if np.ma.isMaskedArray(values) else values.ravel()
     low, high = amplitude_limits(shown, amplitudes.clip)
-    image = ax.imshow(values, cmap=amplitudes.cmap, vmin=low, vmax=high, extent=extent, aspect="auto",
-                      interpolation="nearest")  # fmt: skip
-    label = "amplitude" if low < 0 else "value"
-    fig.colorbar(image, ax=ax, label=f"{label} (clipped at {amplitudes.clip:g}th percentile)", shrink=0.8, pad=0.01)
+    cmap = amplitudes.cmap or ("seismic" if low < 0 else "viridis")
+    image = ax.imshow(values, cmap=cmap, vmin=low, vmax=high, extent=extent, aspect="auto", interpolation="nearest")
+    clip = amplitudes.clip
+    label = (
+        f"amplitude (clipped at {clip:g}th percentile)"
+        if low < 0
+        else f"value ({100 - clip:g}th-{clip:g}th percentile)"
+    )
+    fig.colorbar(image, ax=ax, label=label, shrink=0.8, pad=0.01)
 
 
 def _draw_labels(fig, ax, labels: Labels, extent, alone: bool) -> None:
