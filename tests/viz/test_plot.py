@@ -180,6 +180,27 @@ def test_prediction_store_needs_a_variable_when_it_holds_several(volume, tmp_pat
     assert result.title.endswith("velocity from p.zarr")
 
 
+def test_predictions_in_their_own_store_or_inside_the_volume(volume, tmp_path):
+    """A prediction store is any group of coordinates and a task variable; predictions may also sit in the volume."""
+    import shutil
+
+    amplitude = zarr.open_group(volume, mode="r")["amplitude"]
+    fault = (np.abs(amplitude[...]) % 7 == 0).astype(np.uint8)  # (5, 12, 20)
+    shutil.copytree(volume, tmp_path / "with.mdio")
+    inside = zarr.open_group(tmp_path / "with.mdio", mode="r+")
+    inside.create_array("fault", data=fault, dimension_names=("inline", "crossline", "time"))
+    own = zarr.open_group(tmp_path / "pred.zarr", mode="w", zarr_format=3)
+    for dim, values in (("inline", INLINES), ("crossline", CROSSLINES), ("time", TIMES)):
+        own.create_array(dim, data=values.astype(np.int32), dimension_names=(dim,))
+    own.create_array("fault", data=fault, dimension_names=("inline", "crossline", "time"))
+    alone = plot(tmp_path / "pred.zarr", tmp_path / "a.png", inline=203)
+    assert alone.kind == "prediction" and alone.title == "pred.zarr: fault, inline 203"
+    kept = plot(tmp_path / "with.mdio", tmp_path / "k.png", variable="fault", sample=140.0)
+    assert kept.kind == "volume" and kept.title == "with.mdio: time 140 ms, fault from with.mdio"
+    with pytest.raises(ConfigError, match="has no variable 'salt'"):
+        plot(tmp_path / "with.mdio", tmp_path / "x.png", variable="salt")
+
+
 def test_dataset_grid(volume, tmp_path_factory, tmp_path):
     mask = np.zeros((len(INLINES), len(CROSSLINES), len(TIMES)), np.uint8)
     mask[:, 4:9, 6:14] = 1
