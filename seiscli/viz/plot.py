@@ -106,11 +106,8 @@ def _draw_amplitudes(fig, ax, amplitudes: Amplitudes, extent) -> None:
     cmap = amplitudes.cmap or ("seismic" if low < 0 else "viridis")
     image = ax.imshow(values, cmap=cmap, vmin=low, vmax=high, extent=extent, aspect="auto", interpolation="nearest")
     clip = amplitudes.clip
-    label = (
-        f"amplitude (clipped at {clip:g}th percentile)"
-        if low < 0
-        else f"value ({100 - clip:g}th-{clip:g}th percentile)"
-    )
+    symmetric = f"amplitude, clipped at percentile {clip:g} of |amplitude|"
+    label = symmetric if low < 0 else f"value, percentiles {100 - clip:g} to {clip:g}"
     fig.colorbar(image, ax=ax, label=label, shrink=0.8, pad=0.01)
 
 

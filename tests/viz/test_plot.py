@@ -297,6 +297,9 @@ def test_existing_output_needs_overwrite(volume, tmp_path):
     assert out.read_bytes() == b"keep"
     plot(volume, out, overwrite=True)
     assert _png(out)[0] == (1200, 700)
+    first = out.read_bytes()
+    plot(volume, out, overwrite=True)
+    assert out.read_bytes() == first  # the same picture, byte for byte
 
 
 def test_command_line(volume, tmp_path):
