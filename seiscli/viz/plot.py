@@ -71,17 +71,39 @@ def draw_section(out: Path, title: str, amplitudes: Amplitudes | None, labels: L
 
 
 def _extent(section: Section) -> tuple[float, float, float, float]:
-    """Image extent in coordinate units, pixel centres on the coordinate values; rows go down."""
-    cols, rows = section.cols, section.rows
-    dc = float(cols[1] - cols[0]) if len(cols) > 1 else 1.0
-    dr = float(rows[1] - rows[0]) if len(rows) > 1 else 1.0
-    return (cols[0] - dc / 2, cols[-1] + dc / 2, rows[-1] + dr / 2, rows[0] - dr / 2)
+    """Image extent, pixel centres on the coordinate values (or on their indices when irregular); rows go down."""
+    left, right = axis_span(section.cols)
+    top, bottom = axis_span(section.rows)
+    return (left, right, bottom, top)
+
+
+def axis_span(values: np.ndarray) -> tuple[float, float]:
+    """Where the first and last pixel edges lie along an axis: in coordinate units when the coordinates are
+    evenly spaced, else in index units (``_axis_labels`` then writes each tick's coordinate value)."""
+    if not _regular(values):
+        return -0.5, len(values) - 0.5
+    step = float(values[1] - values[0]) if len(values) > 1 else 1.0
+    return float(values[0]) - step / 2, float(values[-1]) + step / 2
+
+
+def _regular(values: np.ndarray) -> bool:
+    return len(values) < 3 or bool(np.all(np.diff(values) == values[1] - values[0]))
 
 
 def _axis_labels(ax, section: Section) -> None:
-    for setter, dim in ((ax.set_ylabel, section.row_dim), (ax.set_xlabel, section.col_dim)):
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    for axis, dim, values in ((ax.yaxis, section.row_dim, section.rows), (ax.xaxis, section.col_dim, section.cols)):
         unit = UNITS.get(dim)
-        setter(f"{dim} ({unit})" if unit else dim)
+        axis.set_label_text(f"{dim} ({unit})" if unit else dim)
+        if not _regular(values):  # ticks sit on indices: name them by coordinate
+            axis.set_major_locator(MaxNLocator(integer=True))
+            axis.set_major_formatter(FuncFormatter(lambda x, _, v=values: _coordinate_at(v, x)))
+
+
+def _coordinate_at(values: np.ndarray, position: float) -> str:
+    index = int(round(position))
+    return f"{float(values[index]):g}" if 0 <= index < len(values) else ""
 
 
 def amplitude_limits(values: np.ndarray, clip: float) -> tuple[float, float]:

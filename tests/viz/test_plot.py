@@ -152,6 +152,14 @@ def test_overlay_off_the_grid_is_refused(volume, tmp_path):
         plot(volume, tmp_path / "b.png", overlay=str(other_line))
 
 
+def test_pixels_sit_on_coordinates_even_when_irregular():
+    from seiscli.viz.plot import _coordinate_at, axis_span
+
+    assert axis_span(np.array([201, 203, 205])) == (200.0, 206.0)  # pixel centres on the inline numbers
+    assert axis_span(np.array([100, 104, 112, 116])) == (-0.5, 3.5)  # irregular: index units ...
+    assert _coordinate_at(np.array([100, 104, 112, 116]), 2.0) == "112"  # ... labelled by coordinate
+
+
 # Every kind of picture
 
 
