@@ -56,10 +56,10 @@ def artifact_kind(location: str) -> str:
             return "run"
     if not exists(location):
         raise InputNotFoundError(f"{location} does not exist", "check the path")
-    not_drawable = NotAnArtifactError(
-        f"{location} is not something seis plot draws",
-        "give a volume, label, prediction or dataset store, a training run folder or its metrics.jsonl",
-    )
+    hint = "give a volume, label, prediction or dataset store, a training run folder or its metrics.jsonl"
+    if path.suffix == ".safetensors":
+        hint = f"a checkpoint's training curves come from its run folder: seis plot {path.parent} curves.png"
+    not_drawable = NotAnArtifactError(f"{location} is not something seis plot draws", hint)
     meta = read_member(location, "zarr.json")
     if meta is None:
         raise not_drawable

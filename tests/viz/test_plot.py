@@ -275,6 +275,10 @@ def test_unknown_artifacts(tmp_path):
     for path in (tmp_path / "folder", tmp_path / "notes.txt"):
         with pytest.raises(NotAnArtifactError, match="not something seis plot draws"):
             plot(path, tmp_path / "x.png")
+    (tmp_path / "best.safetensors").write_bytes(b"\0" * 16)
+    with pytest.raises(NotAnArtifactError) as refused:
+        plot(tmp_path / "best.safetensors", tmp_path / "x.png")
+    assert "run folder" in refused.value.hint
     with pytest.raises(InputNotFoundError):
         plot(tmp_path / "missing.mdio", tmp_path / "x.png")
     (tmp_path / "bad.jsonl").write_text('{"epoch": 1}\n')
