@@ -55,3 +55,7 @@ class OutputBusyError(SeisError):
 
 class MissingDependencyError(SeisError):
     """An optional package needed for this feature is not installed."""
+
+
+class GridMismatchError(SeisError):
+    """Two stores that should share a grid (a volume and its labels) do not."""

@@ -11,6 +11,7 @@ ERROR_TABLE: list[tuple[type[errors.SeisError], str]] = [
     (errors.UnsupportedSegyError, "unsupported SEG-Y"),
     (errors.InputNotFoundError, "input not found"),
     (errors.NotAnArtifactError, "wrong input"),
+    (errors.GridMismatchError, "grids differ"),
     (errors.OutputExistsError, "output exists"),
     (errors.OutputBusyError, "output busy"),
     (errors.ConfigError, "bad option"),

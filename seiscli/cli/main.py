@@ -9,6 +9,7 @@ from seiscli.cli.export import export
 from seiscli.cli.finetune import finetune
 from seiscli.cli.info import info
 from seiscli.cli.ingest import ingest
+from seiscli.cli.plot import plot
 from seiscli.cli.preprocess import preprocess
 from seiscli.cli.pretrain import pretrain
 from seiscli.cli.synth import synth
@@ -31,6 +32,7 @@ app.command()(pretrain)
 app.command()(finetune)
 app.command()(evaluate)
 app.command()(distill)
+app.command()(plot)
 app.add_typer(benchmark_app, name="benchmark")
 
 

@@ -8,18 +8,8 @@ import numpy as np
 from seiscli.storage.dataset import open_dataset
 from seiscli.storage.labels import open_labels
 from seiscli.storage.segy_format import decode_samples, read_layout
-
-_OVERLAY = {"fault": ("Reds", 0.9), "salt": ("cool", 0.45), "facies": ("tab10", 0.35)}
-
-
-def _figure(ncols: int, width: float = 6.0, height: float = 5.0, nrows: int = 1):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    size = (width * ncols, height * nrows)
-    return plt.subplots(nrows, ncols, figsize=size, constrained_layout=True, squeeze=nrows == 1)
+from seiscli.viz.sections import sample_section
+from seiscli.viz.style import OVERLAY, figure
 
 
 def _read_section(segy: Path, grid: tuple[int, ...]) -> np.ndarray:
@@ -38,20 +28,20 @@ def preview_survey(segy: Path, labels: Path, out: Path) -> None:
     grid = tuple(len(store.coords(d)) for d in store.dims)
     section = _read_section(segy, grid).T  # (samples, traces)
     clip = float(np.percentile(np.abs(section), 99)) or 1.0
-    figure, axes = _figure(2)
+    fig, axes = figure(2)
     for ax in axes:
         ax.imshow(section, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
         ax.set_xlabel("crossline" if len(grid) == 3 else "cdp")
         ax.set_ylabel("time sample")
     for task in store.tasks:
         values = store.group[task][grid[0] // 2] if len(grid) == 3 else store.group[task][...]
-        cmap, alpha = _OVERLAY[task]
+        cmap, alpha = OVERLAY[task]
         shown = np.ma.masked_equal(values.T, 0) if task != "facies" else values.T
         axes[1].imshow(shown, cmap=cmap, alpha=alpha, aspect="auto", interpolation="nearest")
     where = f"inline {grid[0] // 2 + 1}" if len(grid) == 3 else "2D line"
     axes[0].set_title(f"{segy.name}: {where}")
     axes[1].set_title(f"labels: {', '.join(store.tasks)}")
-    figure.savefig(out, format="png", dpi=80)
+    fig.savefig(out, format="png", dpi=80)
 
 
 def preview_fwi(dataset: Path, out: Path) -> None:
@@ -60,15 +50,15 @@ def preview_fwi(dataset: Path, out: Path) -> None:
     velocity, gathers = store.y[0, 0], store.x[0]  # (H, W), (S, T, R)
     shot = gathers[len(gathers) // 2]
     clip = float(np.percentile(np.abs(shot), 99)) or 1.0
-    figure, (left, right) = _figure(2, width=5.0)
+    fig, (left, right) = figure(2, width=5.0)
     image = left.imshow(velocity, cmap="viridis", aspect="auto")
-    figure.colorbar(image, ax=left, label="velocity (m/s)")
+    fig.colorbar(image, ax=left, label="velocity (m/s)")
     left.set_title(f"velocity model 0 ({store.attrs['families'][0]})")
     right.imshow(shot, cmap="gray", vmin=-clip, vmax=clip, aspect="auto")
     right.set_title(f"shot {len(gathers) // 2 + 1} of {len(gathers)}")
     right.set_xlabel("receiver")
     right.set_ylabel("time sample")
-    figure.savefig(out, format="png", dpi=80)
+    fig.savefig(out, format="png", dpi=80)
 
 
 def preview_reconstructions(inputs: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray, out: Path) -> None:
@@ -77,9 +67,9 @@ def preview_reconstructions(inputs: np.ndarray, masks: np.ndarray, reconstructio
     Samples are (N, C, H, W) sections or (N, C, D, H, W) cubes (inline, crossline, sample), shown by their
     first channel and, for cubes, the middle inline with time down; ``masks`` (N, 1, ...) is 1 where hidden.
     """
-    figure, axes = _figure(3, width=3.5, height=3.5, nrows=len(inputs))
+    fig, axes = figure(3, width=3.5, height=3.5, nrows=len(inputs))
     for row, (x, mask, reconstruction) in enumerate(zip(inputs, masks, reconstructions)):
-        section, hidden, rebuilt = (_shown_section(a[0]) for a in (x, mask, reconstruction))
+        section, hidden, rebuilt = (sample_section(a[0]) for a in (x, mask, reconstruction))
         clip = float(np.percentile(np.abs(section), 99)) or 1.0
         panels = {"input": section, "visible to the encoder": np.ma.masked_where(hidden > 0.5, section),
                   "reconstruction (true patch mean, std)": rebuilt}  # fmt: skip
@@ -91,9 +81,4 @@ def preview_reconstructions(inputs: np.ndarray, masks: np.ndarray, reconstructio
             if row == 0:
                 ax.set_title(title)
         axes[row][0].set_ylabel(f"sample {row + 1}")
-    figure.savefig(out, format="png", dpi=80)
-
-
-def _shown_section(sample: np.ndarray) -> np.ndarray:
-    """A 2D sample as it is (time down); a cube's middle inline, transposed to (sample, crossline)."""
-    return sample if sample.ndim == 2 else sample[len(sample) // 2].T
+    fig.savefig(out, format="png", dpi=80)
