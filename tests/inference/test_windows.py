@@ -56,7 +56,7 @@ def test_gaussian_sigma_is_an_eighth_of_the_window():
     centres = np.arange(64) + 0.5
     gaussian = np.exp(-0.5 * ((centres - 32) / 8) ** 2)  # sigma 8: exp(-1/2) one sigma from the centre
     np.testing.assert_allclose(weights, np.maximum(gaussian / gaussian.max(), MIN_WEIGHT), rtol=1e-6)
-    assert weights[0] == MIN_WEIGHT  # 4 sigma out: floored, not zero
+    assert weights[0] == pytest.approx(MIN_WEIGHT)  # 4 sigma out: floored, not zero
 
 
 def test_hann_is_zero_free_at_the_edges_and_one_at_the_centre():
