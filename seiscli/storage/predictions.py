@@ -198,19 +198,18 @@ def incomplete_chunks(group, variable: str) -> int | None:
     return int((group[name][...] == 0).sum())
 
 
-def open_prediction_variable(path: str | Path, variable: str | None) -> tuple[Any, str]:
-    """(zarr group, variable name) of a prediction store, refusing an unfinished one."""
-    import zarr
-
-    group = zarr.open_group(path, mode="r")
-    seis = dict(group.attrs).get("seis", {})
-    default = dict(group.attrs).get("attributes", {}).get("defaultVariableName")
-    name = variable or default
-    if seis.get("kind") != "labels" or name not in group:
-        choices = sorted(k for k, a in group.arrays() if a.ndim >= 2 and k not in GRID_ARRAYS)
-        raise NotAnArtifactError(f"{path} has no prediction variable {name!r}", f"choose one of: {', '.join(choices)}")
+def prediction_variable(group, path: str | Path, variable: str | None) -> str:
+    """The variable of a store to export: ``variable``, else the amplitudes of a volume store or the
+    default variable of a prediction store; an unfinished prediction is refused."""
+    name = variable or ("amplitude" if "amplitude" in group else dict(group.attrs).get("attributes", {}).get(
+        "defaultVariableName"))  # fmt: skip
+    if name not in group or name in GRID_ARRAYS or name.endswith("_done") or group[name].ndim < 2:
+        choices = sorted(k for k, a in group.arrays() if a.ndim >= 2 and k not in GRID_ARRAYS and "_done" not in k)
+        raise NotAnArtifactError(
+            f"{path} has no variable {name!r} to export", f"choose --variable {' or '.join(choices)}"
+        )
     missing = incomplete_chunks(group, name.split("_probability")[0])
     if missing:
         raise ConfigError(f"{path} is unfinished: {missing} chunk(s) of {name!r} are not predicted yet",
                           "finish it with seis infer ... --resume (or the missing --part runs)")  # fmt: skip
-    return group, name
+    return name

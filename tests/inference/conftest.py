@@ -1,6 +1,5 @@
 """A tiny ingested survey and checkpoints of a U-Net whose weights make it the identity."""
 
-import numpy as np
 import pytest
 import torch
 
@@ -63,4 +62,3 @@ def save_identity_checkpoint(path, task="velocity", size=(16, 16), axes=("inline
 @pytest.fixture
 def identity_velocity(tmp_path):
     return save_identity_checkpoint(tmp_path / "identity.safetensors")
-
