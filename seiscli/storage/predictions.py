@@ -14,6 +14,7 @@ variables to the volume store itself.
 
 import os
 import shutil
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,8 +110,7 @@ def create_or_join_store(out: Path, volume: VolumeStore, variables: list[Variabl
             raise OutputExistsError(f"{out} already exists", "pass --overwrite to replace it, or --resume to finish it")
         check_same_inference(out, variables, spec)
         return False
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")  # unique per creator
     try:
         _build_store(tmp, volume, variables, chunks, spec, provenance)
         os.rename(tmp, out)  # fails when another process renamed its store there first

@@ -4,6 +4,7 @@ finetune (1 epoch, tiny_unet) -> infer -> export, and the command's errors and o
 import json
 
 import numpy as np
+import pytest
 import segyio
 import zarr
 from typer.testing import CliRunner
@@ -17,6 +18,7 @@ def seis(*args):
     return result.exit_code, result.stdout.strip(), result.stderr.strip()
 
 
+@pytest.mark.slow
 def test_synth_to_segy_prediction(tmp_path):
     steps = [
         ("synth", "salt", tmp_path / "s", "--shape", "24,20,32", "--seed", "4", "--workers", "1"),

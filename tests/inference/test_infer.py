@@ -37,15 +37,16 @@ def test_identity_unet_is_the_identity():
     assert torch.equal(identity_unet(2)(x)[:, 1:], x) and not identity_unet(2)(x)[:, 0].any()
 
 
-@pytest.mark.parametrize(("blend", "axis", "size"), [
-    ("gaussian", "inline", (16, 12)), ("hann", "inline", (16, 12)), ("constant", "inline", (16, 12)),
-    ("gaussian", "crossline", (12, 16)), ("hann", "sample", (8, 8)),
-    ("constant", "inline", (64, 32)),  # windows larger than the volume: padded reads
+@pytest.mark.parametrize(("blend", "axis", "size", "tta"), [
+    ("gaussian", "inline", (16, 12), False), ("hann", "inline", (16, 12), False),
+    ("constant", "inline", (16, 12), False), ("gaussian", "crossline", (12, 16), True),
+    ("hann", "sample", (8, 8), False),
+    ("constant", "inline", (64, 32), False),  # windows larger than the volume: padded reads
 ])  # fmt: skip
-def test_identity_model_gives_back_the_normalized_volume(survey, tmp_path, blend, axis, size):
+def test_identity_model_gives_back_the_normalized_volume(survey, tmp_path, blend, axis, size, tta):
     volume = survey[0]
     model = save_identity_checkpoint(tmp_path / "m.safetensors", size=size, axes=(axis,))
-    result = infer(model, volume, tmp_path / "p.zarr", blend=blend, overlap=0.5)
+    result = infer(model, volume, tmp_path / "p.zarr", blend=blend, overlap=0.5, tta=tta)
     assert result.remaining == 0 and result.chunks_done == result.chunks
     velocity = zarr.open_group(tmp_path / "p.zarr", mode="r")["velocity"][...]
     expected = (normalized_volume(volume) + 1) * 1500 + 1500  # the task's [-1, 1] -> [1500, 4500] m/s
@@ -124,6 +125,19 @@ def test_parts_fill_one_store_each_chunk_once(survey, tmp_path):
     other = save_identity_checkpoint(tmp_path / "other.safetensors", size=(8, 8))
     with pytest.raises(ConfigError, match="other settings"):
         infer(other, survey[0], tmp_path / "p.zarr", part="0/3")
+
+
+def test_parts_started_together_create_one_store(survey, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = save_identity_checkpoint(tmp_path / "m.safetensors", size=(16, 12))
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda i: infer(model, survey[0], tmp_path / "p.zarr", part=f"{i}/2"), range(2)))
+    assert sum(r.chunks_done for r in results) == results[0].chunks
+    assert not list(tmp_path.glob(".p.zarr.tmp-*"))  # the loser's store is gone
+    store = zarr.open_group(tmp_path / "p.zarr", mode="r")
+    assert store["velocity_done"][...].all()
+    np.testing.assert_allclose(store["velocity"][...], (normalized_volume(survey[0]) + 1) * 1500 + 1500, atol=2e-3)
 
 
 def test_prediction_store_opens_in_mdio_and_exports_to_segy(survey, tmp_path):

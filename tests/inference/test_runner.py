@@ -14,7 +14,9 @@ def sweep_of(volume, layout, chunks, normalization="zscore", blend="gaussian"):
     return Sweep(source, source_statistics(source, Normalization(normalization)), layout, 0.5, blend, chunks, 5)
 
 
-@pytest.mark.parametrize(("normalization", "blend"), [("zscore", "gaussian"), ("agc", "hann"), ("percentile", "constant")])
+@pytest.mark.parametrize(
+    ("normalization", "blend"), [("zscore", "gaussian"), ("agc", "hann"), ("percentile", "constant")]
+)
 def test_identity_over_cubes_gives_back_the_normalized_volume(survey, normalization, blend):
     sweep = sweep_of(survey[0], WindowLayout.make("cube", (8, 6, 12)), (8, 8, 16), normalization, blend)
     out = np.full(sweep.source.shape, np.nan, np.float32)
