@@ -19,9 +19,7 @@ def export(
     ] = None,  # fmt: skip
     overwrite: OverwriteOpt = None,
 ) -> None:
-    """Write a volume store back to SEG-Y in its original format, headers and trace order.
-
-    A prediction store (seis infer) is written with its volume's headers as 4-byte IEEE floats."""
+    """Write a volume store (or a prediction store, as 4-byte floats) back to SEG-Y with its original headers."""
     flags = dict(source=source, out=out, variable=variable, overwrite=overwrite)
 
     def stage(progress):
