@@ -155,6 +155,7 @@ def _spec(cfg: InferConfig, card, predictor, layout: WindowLayout, chunks, norma
     spec = {"model": fingerprint(cfg.model), "modelName": card["model"]["name"], "task": predictor.task.spec(),
             "orientation": layout.orientation, "window": layout.box, "overlap": cfg.overlap, "blend": cfg.blend,
             "tta": cfg.tta, "precision": predictor.precision, "chunks": chunks,
+            "variables": [v.name for v in predictor.variables(cfg.probabilities)],
             "normalization": normalization.to_attrs()}  # fmt: skip
     return json.loads(json.dumps(spec))  # as it reads back from the store
 

@@ -107,6 +107,8 @@ def test_interrupted_run_resumes_to_the_same_store(survey, tmp_path):
     for name in ("salt", "salt_probability", "salt_done"):
         np.testing.assert_array_equal(first[name][...], second[name][...])
     assert straight.chunks == resumed.chunks
+    with pytest.raises(ConfigError, match=r"other settings \(variables differ\)"):
+        run_infer(config.model_copy(update={"resume": True, "probabilities": False}))
 
 
 def test_parts_fill_one_store_each_chunk_once(survey, tmp_path):
