@@ -7,6 +7,7 @@ from seiscli.cli.distill import distill
 from seiscli.cli.evaluate import evaluate
 from seiscli.cli.export import export
 from seiscli.cli.finetune import finetune
+from seiscli.cli.infer import infer
 from seiscli.cli.info import info
 from seiscli.cli.ingest import ingest
 from seiscli.cli.plot import plot
@@ -31,6 +32,7 @@ app.command()(preprocess)
 app.command()(pretrain)
 app.command()(finetune)
 app.command()(evaluate)
+app.command()(infer)
 app.command()(distill)
 app.command()(plot)
 app.add_typer(benchmark_app, name="benchmark")

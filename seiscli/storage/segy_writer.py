@@ -13,8 +13,9 @@ from seiscli.storage.trace_copy import column_blocks
 from seiscli.storage.volume import VolumeStore
 
 
-def original_layout(volume: VolumeStore, out: Path) -> SegyLayout:
-    """The SEG-Y layout the volume was ingested from, pointed at ``out``."""
+def original_layout(volume: VolumeStore, out: Path, sample_format: int | None = None) -> SegyLayout:
+    """The SEG-Y layout the volume was ingested from, pointed at ``out``; ``sample_format`` replaces
+    the file's sample format (and its code in the binary header)."""
     segy = volume.seis.get("segy")
     if not segy or "rawBinaryHeader" not in segy:
         raise NotAnArtifactError(
@@ -26,16 +27,20 @@ def original_layout(volume: VolumeStore, out: Path) -> SegyLayout:
     n_traces = int((order >= 0).sum())
     if not np.array_equal(np.sort(order[order >= 0]), np.arange(n_traces)):
         raise NotAnArtifactError(f"{volume.path}: segy_trace_order is damaged (not a permutation of the traces)")
+    byte_order = ">" if segy["byteOrder"] == "big" else "<"
+    binary = base64.b64decode(segy["rawBinaryHeader"])
+    if sample_format is not None:  # bytes 3225-3226 of the file: the data sample format code
+        binary = binary[:24] + np.array(sample_format, byte_order + "i2").tobytes() + binary[26:]
     return SegyLayout(
         path=out,
-        byte_order=">" if segy["byteOrder"] == "big" else "<",
-        sample_format=SAMPLE_FORMATS[segy["sampleFormat"]],
+        byte_order=byte_order,
+        sample_format=SAMPLE_FORMATS[sample_format or segy["sampleFormat"]],
         n_samples=volume.amplitude.shape[-1],
         sample_interval=segy["sampleInterval"],
         n_traces=n_traces,
         data_offset=len(text) + 400,
         text_header=text,
-        binary_header=base64.b64decode(segy["rawBinaryHeader"]),
+        binary_header=binary,
         binary={},
     )
 

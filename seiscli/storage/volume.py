@@ -231,12 +231,13 @@ class SummaryStats:
 
 
 class VolumeStore:
-    """A volume store opened read-only."""
+    """A volume store opened read-only; ``variable`` reads another variable on its grid as the samples
+    (a prediction, for export)."""
 
-    def __init__(self, path: Path, group):
+    def __init__(self, path: Path, group, variable: str = "amplitude"):
         self.path = path
         self.group = group
-        self.amplitude = group["amplitude"]
+        self.amplitude = group[variable]
         self.dims: tuple[str, ...] = tuple(self.amplitude.metadata.dimension_names)
         self.attrs: dict[str, Any] = dict(group.attrs)
         self.seis: dict[str, Any] = self.attrs.get("attributes", {}).get("seis", {})
