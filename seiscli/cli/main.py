@@ -3,6 +3,7 @@
 import typer
 
 from seiscli.cli.benchmark import benchmark_app
+from seiscli.cli.demo import demo
 from seiscli.cli.distill import distill
 from seiscli.cli.evaluate import evaluate
 from seiscli.cli.export import export
@@ -35,6 +36,7 @@ app.command()(evaluate)
 app.command()(infer)
 app.command()(distill)
 app.command()(plot)
+app.command()(demo)
 app.add_typer(benchmark_app, name="benchmark")
 
 
