@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,20 +78,8 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
                 "--ema", "0.9", "-q"]  # fmt: skip
 
     subprocess.run(command("straight"), check=True)
-    process = subprocess.Popen(command("killed"))
-    state = tmp_path / "killed" / "last.safetensors.state.pt"
-    deadline = time.time() + 120
-    while not state.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)  # mid-run, after the first complete epoch
-    process.wait()
-    resumed = subprocess.run([*command("killed"), "--resume"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
-    first, second = (
-        load_file(tmp_path / "straight" / "last.safetensors"),
-        load_file(tmp_path / "killed" / "last.safetensors"),
-    )
-    assert all(np.allclose(first[k].numpy(), second[k].numpy(), atol=1e-6) for k in first)
+    kill_after_an_epoch_and_resume(command, tmp_path / "killed")
+    assert_same_weights(tmp_path / "straight" / "last.safetensors", tmp_path / "killed" / "last.safetensors")
 
 
 def test_a_model_is_refused_by_another_task(tmp_path):
@@ -167,3 +156,21 @@ def test_binary_runs_calibrate_their_threshold_on_val(tmp_path):
     assert evaluated.metrics["miou"] == pytest.approx(calibration["val_miou"], abs=2e-3)
     plain = finetune(tmp_path, data, name="plain", epochs=1, calibrate=False)
     assert plain.calibration is None and "calibration" not in read_card(tmp_path / "plain" / "best.safetensors")
+
+
+def kill_after_an_epoch_and_resume(command, run: Path) -> None:
+    """Start ``command(run.name)``, SIGKILL it once its first resumable state exists, then ``--resume`` it."""
+    process = subprocess.Popen(command(run.name))
+    state = run / "last.safetensors.state.pt"
+    deadline = time.time() + 120
+    while not state.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)  # mid-run, after the first complete epoch
+    process.wait()
+    resumed = subprocess.run([*command(run.name), "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+
+
+def assert_same_weights(first: Path, second: Path) -> None:
+    ours, theirs = load_file(first), load_file(second)
+    assert all(np.allclose(ours[k].numpy(), theirs[k].numpy(), atol=1e-6) for k in ours)

@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -22,7 +20,7 @@ from seiscli.storage.dataset import DatasetLayout, assign_splits, create_dataset
 from seiscli.training.checkpoint import read_card
 
 sys.path.insert(0, os.path.dirname(__file__))
-from test_finetune import blobs_dataset  # noqa: E402
+from test_finetune import assert_same_weights, blobs_dataset, kill_after_an_epoch_and_resume  # noqa: E402
 
 
 def layers_dataset(path, n=64, shape=(56, 56), seed=0):
@@ -200,20 +198,8 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
 
     straight = subprocess.run(command("straight"), capture_output=True, text=True)
     assert straight.returncode == 0 and straight.stdout == f"{tmp_path / 'straight'}\n", straight.stderr
-    process = subprocess.Popen(command("killed"))
-    state = tmp_path / "killed" / "last.safetensors.state.pt"
-    deadline = time.time() + 120
-    while not state.exists() and process.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)  # mid-run, after the first complete epoch
-    process.wait()
-    resumed = subprocess.run([*command("killed"), "--resume"], capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
-    first, second = (
-        load_file(tmp_path / "straight" / "last.safetensors"),
-        load_file(tmp_path / "killed" / "last.safetensors"),
-    )
-    assert all(np.allclose(first[k].numpy(), second[k].numpy(), atol=1e-6) for k in first)
+    kill_after_an_epoch_and_resume(command, tmp_path / "killed")
+    assert_same_weights(tmp_path / "straight" / "last.safetensors", tmp_path / "killed" / "last.safetensors")
     assert [e["train_loss"] for e in log_of(tmp_path / "straight")] == [
         e["train_loss"] for e in log_of(tmp_path / "killed")
     ]
