@@ -74,4 +74,11 @@ def test_two_processes_pretrain_like_one(tmp_path):
         ]
     np.testing.assert_allclose(runs["one"], runs["two"], rtol=1e-5)
     first, second = load_file(tmp_path / "one" / "last.safetensors"), load_file(tmp_path / "two" / "last.safetensors")
-    assert all(np.allclose(first[k].numpy(), second[k].numpy(), atol=1e-5) for k in first)
+    for key in first:
+        ours, theirs = first[key].numpy(), second[key].numpy()
+        if key.endswith("attn.qkv.bias"):
+            # The key bias shifts every attention logit of a query equally: softmax ignores it, its true gradient
+            # is 0 and Adam turns the rounding noise left in it into full-size steps. Compare queries and values.
+            third = len(ours) // 3
+            ours, theirs = np.delete(ours, slice(third, 2 * third)), np.delete(theirs, slice(third, 2 * third))
+        np.testing.assert_allclose(ours, theirs, atol=1e-5, err_msg=key)
