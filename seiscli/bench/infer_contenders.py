@@ -35,9 +35,9 @@ def monai_infer(model: Path, volume: str, out: Path, overlap: float, batch_size:
     import torch
     from monai.inferers import sliding_window_inference
 
+    from seiscli.config.infer import InferConfig
     from seiscli.data.volume_patches import open_source, source_statistics
     from seiscli.stages.infer import _card_normalization, _load_predictor
-    from seiscli.config.infer import InferConfig
 
     started = time.perf_counter()
     cfg = InferConfig(model=model, volume=volume, out=out, precision="fp32")
