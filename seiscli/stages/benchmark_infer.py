@@ -76,6 +76,8 @@ def run_infer_benchmark(cfg: InferBenchmarkConfig, progress: Progress | None = N
     progress = progress or SilentProgress()
     if "monai" in cfg.contenders:
         _require_monai()
+    if cfg.workdir and not cfg.workdir.is_dir():
+        raise InputNotFoundError(f"--workdir {cfg.workdir} is not a folder", "create it first")
     work = Path(tempfile.mkdtemp(prefix="seis-bench-infer-", dir=cfg.workdir))
     warnings = []
     try:
