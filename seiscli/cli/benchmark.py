@@ -164,5 +164,5 @@ def _infer_report(r):
                "batch_size": r.batch_size, "machine": r.machine, "measured": "sequentially, one process each",
                "rows": [row.__dict__ for row in r.rows], "ratio_seis_monai": r.ratio,
                "memory_growth": r.memory_growth, "memory_bounded": r.memory_bounded,
-               "memory_tolerance": r.memory_tolerance, "monai_layout": r.monai_layout}  # fmt: skip
+               "memory_tolerance": r.memory_tolerance, "monai_layout": r.monai_layout, "warnings": r.warnings}  # fmt: skip
     return "\n".join(lines), payload, None

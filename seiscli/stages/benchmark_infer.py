@@ -89,12 +89,15 @@ def run_infer_benchmark(cfg: InferBenchmarkConfig, progress: Progress | None = N
         if cfg.memory_check and "seis" in cfg.contenders and not cfg.volume:
             runs.append(("seis 4x", (2 * shape[0], 2 * shape[1], shape[2])))
         progress.start("running contenders", len(runs))
-        rows = []
+        rows, chunks = [], {}
         for name, run_shape in runs:
             run_volume = volume or _make_volume(work, run_shape, progress)
             rows.append(_run(name, model, run_volume, run_shape, cfg, work))
+            chunks[name] = _prediction_chunks(run_volume, card)
             progress.advance()
         window = tuple(card["patch"]["size"])
+        if "seis 4x" in chunks and chunks["seis"] != chunks["seis 4x"]:
+            warnings.append(_chunk_note(chunks["seis"], chunks["seis 4x"]))
         return InferBenchmark(cfg.model, window, cfg.overlap, cfg.batch_size, shape, rows, describe_machine(),
                               warnings=warnings)  # fmt: skip
     finally:
@@ -150,6 +153,21 @@ def _check_monai_can_run(card: dict, model: str) -> None:
     if len(patch.get("size") or []) != 2 or "inline" not in (patch.get("axes") or ["inline"]):
         raise ConfigError(f"{model} is not a model of 2D inline sections: the monai contender runs only those",
                           "give a 2D inline-section checkpoint, or --contenders seis")  # fmt: skip
+
+
+def _prediction_chunks(volume: str, card: dict) -> tuple[int, ...]:
+    """The chunks seis infer predicts in on this volume (inline sections): what bounds its memory."""
+    from seiscli.data.volume_patches import open_source
+    from seiscli.inference.windows import work_chunks
+
+    source = open_source(volume, None, None)
+    return work_chunks(source.shape, tuple(source.volume.amplitude.chunks), (1, *card["patch"]["size"]))
+
+
+def _chunk_note(small: tuple[int, ...], large: tuple[int, ...]) -> str:
+    as_text = lambda chunks: "x".join(map(str, chunks))  # noqa: E731
+    return (f"seis predicts the first volume in {as_text(small)} chunks, the 4x one in {as_text(large)}: the first "
+            "is smaller than a full chunk, so memory grows until a volume fills one, then stays flat")  # fmt: skip
 
 
 def _volume_shape(volume: str) -> tuple[int, int, int]:

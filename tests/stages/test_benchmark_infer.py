@@ -32,6 +32,12 @@ def test_the_real_command_reports_both_contenders_and_the_memory_check(tmp_path)
     assert report["ratio_seis_monai"] == pytest.approx(rows["seis"]["mb_per_s"] / rows["monai"]["mb_per_s"])
     assert report["memory_growth"] == pytest.approx(rows["seis 4x"]["peak_mb"] / rows["seis"]["peak_mb"])
     assert report["memory_bounded"] == (report["memory_growth"] <= 1.1)
+    # each tiny volume is a single chunk, so the larger one's chunk is larger: the report says why memory grew
+    assert report["warnings"] == [
+        "seis predicts the first volume in 6x16x48 chunks, the 4x one in 12x32x48: the "
+        "first is smaller than a full chunk, so memory grows until a volume fills one, "
+        "then stays flat"
+    ]
     assert report["machine"]["cores"] >= 1 and report["window"] == [16, 16]
     assert list(tmp_path.iterdir()) == []  # the generated files are gone
 
