@@ -95,7 +95,7 @@ def run_infer_benchmark(cfg: InferBenchmarkConfig, progress: Progress | None = N
             rows.append(_run(name, model, run_volume, run_shape, cfg, work))
             chunks[name] = _prediction_chunks(run_volume, card)
             progress.advance()
-        window = tuple(card["patch"]["size"])
+        window = _window(card)
         if "seis 4x" in chunks and chunks["seis"] != chunks["seis 4x"]:
             warnings.append(_chunk_note(chunks["seis"], chunks["seis 4x"]))
         return InferBenchmark(cfg.model, window, cfg.overlap, cfg.batch_size, shape, rows, describe_machine(),
@@ -161,7 +161,14 @@ def _prediction_chunks(volume: str, card: dict) -> tuple[int, ...]:
     from seiscli.inference.windows import work_chunks
 
     source = open_source(volume, None, None)
-    return work_chunks(source.shape, tuple(source.volume.amplitude.chunks), (1, *card["patch"]["size"]))
+    store_chunks = tuple(source.volume.amplitude.chunks)
+    store_chunks = (1,) * (3 - len(store_chunks)) + store_chunks  # a 2D line is one inline
+    return work_chunks(source.shape, store_chunks, (1, *_window(card))[-3:])
+
+
+def _window(card: dict) -> tuple[int, ...]:
+    """The checkpoint's window, as seis infer takes it: its patch, else its training sample's grid."""
+    return tuple((card.get("patch") or {}).get("size") or card["sample_shape"][1:])
 
 
 def _chunk_note(small: tuple[int, ...], large: tuple[int, ...]) -> str:

@@ -90,3 +90,14 @@ def test_ratio_and_memory_bound_come_from_the_rows():
     assert result.memory_bounded is True
     rows[1].ok = False  # a failed contender has no ratio
     assert result.ratio is None
+
+
+def test_a_given_volume_is_used_as_is_without_the_4x_run(tmp_path):
+    from seiscli.progress import SilentProgress
+    from seiscli.stages.benchmark_infer import _make_volume
+
+    volume = _make_volume(tmp_path, (3, 16, 32), SilentProgress())
+    cfg = InferBenchmarkConfig(volume=volume, model="tiny_unet", patch="16x16", contenders="seis", workdir=tmp_path)
+    result = run_infer_benchmark(cfg)
+    assert [(row.name, row.shape, row.ok) for row in result.rows] == [("seis", (3, 16, 32), True)]
+    assert result.rows[0].windows == 3 * 3 and result.ratio is None and result.memory_growth is None
