@@ -100,3 +100,69 @@ def loader_benchmark(
         return "\n".join(lines), payload, None
 
     run_command(common, stage, report)
+
+
+@benchmark_app.command("infer")
+@with_common_options
+def infer_benchmark(
+    common: Common,
+    size: Annotated[
+        str | None, typer.Option(help="Generated volume, inlines x crosslines x samples (default 128x128x256).")
+    ] = None,
+    volume: Annotated[
+        str | None, typer.Option(help="A volume store to use instead of a generated one (skips the 4x run).")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Checkpoint, or a registered model to initialize afresh (default unet_small).")
+    ] = None,
+    patch: Annotated[str | None, typer.Option(help="Window of a fresh model (default 128x128).")] = None,
+    overlap: Annotated[float | None, typer.Option(help="Overlap of neighbouring windows (default 0.5).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Windows per model call (default 16).")] = None,
+    contenders: Annotated[str | None, typer.Option(help="Comma-separated: seis,monai (default both).")] = None,
+    memory_check: Annotated[
+        bool | None, typer.Option(help="Also run seis on a volume 4x larger and compare peak memory (default on).")
+    ] = None,
+    workdir: Annotated[Path | None, typer.Option(help="Folder for the temporary files (default: system temp).")] = None,
+    keep: Annotated[bool | None, typer.Option(help="Keep the generated files.")] = None,
+) -> None:
+    """Time seis infer against MONAI's sliding_window_inference: windows/s, MB/s, peak memory, and the 4x bound."""
+    flags = dict(size=size, volume=volume, model=model, patch=patch, overlap=overlap, batch_size=batch_size,
+                 contenders=contenders, memory_check=memory_check, workdir=workdir, keep=keep)  # fmt: skip
+
+    def stage(progress):
+        from seiscli.config.benchmark import InferBenchmarkConfig
+        from seiscli.stages.benchmark_infer import run_infer_benchmark
+
+        return run_infer_benchmark(resolve_config(InferBenchmarkConfig, "benchmark_infer", common, flags), progress)
+
+    run_command(common, stage, _infer_report)
+
+
+def _infer_report(r):
+    from seiscli.bench.machine import machine_line
+
+    shape, window = " x ".join(map(str, r.shape)), "x".join(map(str, r.window))
+    lines = [f"infer benchmark: {r.model}, {shape} volume, window {window}, overlap {r.overlap:g}, gaussian, "
+             f"batch {r.batch_size}",
+             machine_line(r.machine),
+             "each contender in its own process, one after the other; seconds: checkpoint load to class ids",
+             f"{'contender':<9} {'volume':>13} {'seconds':>8} {'windows':>8} {'windows/s':>10} {'MB/s':>7} "
+             f"{'peak MB':>8}"]  # fmt: skip
+    for row in r.rows:
+        status = "" if row.ok else f"  FAILED: {row.note}"
+        lines.append(f"{row.name:<9} {'x'.join(map(str, row.shape)):>13} {row.seconds:8.2f} {row.windows:8d} "
+                     f"{row.windows_per_s:10.1f} {row.mb_per_s:7.2f} {row.peak_mb:8.0f}{status}")  # fmt: skip
+    if r.ratio is not None:
+        lines.append(f"throughput seis/monai: {r.ratio:.2f}x (MB/s)")
+    if r.memory_growth is not None:
+        verdict = "within" if r.memory_bounded else "NOT within"
+        lines.append(f"memory on the 4x volume: {r.memory_growth:.2f}x the peak on the first, "
+                     f"{verdict} {r.memory_tolerance:.0%}")  # fmt: skip
+    if any(row.name == "monai" for row in r.rows):
+        lines.append(f"monai: {r.monai_layout}")
+    payload = {"model": r.model, "shape": r.shape, "window": r.window, "overlap": r.overlap, "blend": "gaussian",
+               "batch_size": r.batch_size, "machine": r.machine, "measured": "sequentially, one process each",
+               "rows": [row.__dict__ for row in r.rows], "ratio_seis_monai": r.ratio,
+               "memory_growth": r.memory_growth, "memory_bounded": r.memory_bounded,
+               "memory_tolerance": r.memory_tolerance, "monai_layout": r.monai_layout, "warnings": r.warnings}  # fmt: skip
+    return "\n".join(lines), payload, None

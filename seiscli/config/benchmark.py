@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import NonNegativeInt, PositiveInt, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
-from seiscli.config.base import CommaStrings, StrictModel
+from seiscli.config.base import CommaStrings, StrictModel, parse_size
 
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2,
           "g": 1e9, "gb": 1e9, "gib": 1024**3}  # fmt: skip
@@ -59,3 +59,34 @@ class LoaderBenchmarkConfig(StrictModel):
     cache_mb: NonNegativeInt = 512  # per worker, as seiscli.data.loader.CACHE_MB
     seed: NonNegativeInt = 0
     precision: Literal["auto", "bf16", "fp32"] = "auto"
+
+
+INFER_CONTENDERS = ("seis", "monai")
+
+
+class InferBenchmarkConfig(StrictModel):
+    """``seis benchmark infer``: seis's streaming inference against MONAI's sliding_window_inference."""
+
+    size: tuple[PositiveInt, PositiveInt, PositiveInt] = (128, 128, 256)  # inlines x crosslines x samples
+    volume: str | None = None  # a volume store to use instead of a generated one (no 4x run then)
+    model: str = "unet_small"  # a checkpoint, or a registered model freshly initialized
+    patch: tuple[PositiveInt, PositiveInt] = (128, 128)  # window of a fresh model (a checkpoint has its own)
+    overlap: float = Field(0.5, ge=0, lt=1)
+    batch_size: PositiveInt = 16
+    contenders: CommaStrings = INFER_CONTENDERS
+    memory_check: bool = True  # also run seis on a volume 4x larger (2x inlines, 2x crosslines)
+    workdir: Path | None = None
+    keep: bool = False
+
+    @field_validator("size", "patch", mode="before")
+    @classmethod
+    def _parse_shape(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("contenders")
+    @classmethod
+    def _check_contenders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(INFER_CONTENDERS)
+        if unknown or not value:
+            raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(INFER_CONTENDERS)}")
+        return value
