@@ -13,6 +13,14 @@ class SeisError(Exception):
         self.hint = hint
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) in a stage that keeps its finished work: ``message`` says what is kept and how to go on."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class ConfigError(SeisError):
     """An option or config file value is invalid."""
 

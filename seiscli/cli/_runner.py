@@ -115,9 +115,9 @@ def run_command(
             raise
         print(describe(error), file=sys.stderr)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         progress.stop()
-        print("interrupted: nothing was written", file=sys.stderr)
+        print(getattr(interrupt, "message", "interrupted: nothing was written"), file=sys.stderr)
         raise typer.Exit(130) from None
     except Exception as error:  # a bug, not a user error: one line unless debugging
         progress.stop()

@@ -12,7 +12,7 @@ import numpy as np
 
 from seiscli.config.infer import InferConfig
 from seiscli.data.normalize import Normalization
-from seiscli.errors import ConfigError
+from seiscli.errors import ConfigError, Interrupted
 from seiscli.inference.windows import WindowLayout, chunk_bounds, chunk_indices, part_of, work_chunks
 from seiscli.progress import Progress, SilentProgress
 from seiscli.storage.location import is_remote
@@ -60,8 +60,13 @@ def run_infer(cfg: InferConfig, invocation: Invocation | None = None, progress: 
     todo = [index for index in share if index not in done]
     sweep = Sweep(source, normalization, layout, cfg.overlap, cfg.blend, chunks, cfg.batch_size)
     finish = partial(predictor.finish, probabilities=cfg.probabilities)
-    stats = run_sweep(sweep, todo, predictor, predictor.channels, finish, partial(_write, target, line),
-                      cfg.workers, progress or SilentProgress())  # fmt: skip
+    try:
+        stats = run_sweep(sweep, todo, predictor, predictor.channels, finish, partial(_write, target, line),
+                          cfg.workers, progress or SilentProgress())  # fmt: skip
+    except KeyboardInterrupt:
+        kept = len(chunk_indices(source.shape, chunks)) - len(target.missing_chunks())
+        raise Interrupted(f"interrupted: {target_path} keeps its {kept} finished chunks; rerun with --resume "
+                          "to finish it") from None  # fmt: skip
     voxels = sum(int(np.prod([b.stop - b.start for b in chunk_bounds(i, source.shape, chunks)])) for i in todo)
     seconds = max(stats.seconds, 1e-9)
     return InferResult(

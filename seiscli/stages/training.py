@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from seiscli.config.training import TrainingConfig
-from seiscli.errors import ConfigError, OutputExistsError
+from seiscli.errors import ConfigError, Interrupted, OutputExistsError
 from seiscli.progress import Progress, SilentProgress
 
 BEST, LAST, LOG = "best.safetensors", "last.safetensors", "metrics.jsonl"
@@ -120,11 +120,18 @@ def train(cfg: TrainingConfig, trainer, card: dict[str, Any], world, kept=lambda
 
     The caller ends with ``barrier()`` after whatever rank 0 still writes (a calibration, a preview).
     """
-    from seiscli.training.checkpoint import load_state
+    from seiscli.training.checkpoint import load_state, state_path
 
     if cfg.resume:
         trainer.load_state_dict(load_state(cfg.out / LAST))
-    trainer.fit(lambda report: end_of_epoch(cfg.out, trainer, card, report, kept) if world.is_main else None)
+    try:
+        trainer.fit(lambda report: end_of_epoch(cfg.out, trainer, card, report, kept) if world.is_main else None)
+    except KeyboardInterrupt:
+        if not state_path(cfg.out / LAST).is_file():
+            raise
+        raise Interrupted(
+            f"interrupted: {cfg.out} keeps its last complete epoch; rerun with --resume to go on"
+        ) from None
 
 
 def make_card(cfg: TrainingConfig, dataset, task, model, provenance: dict[str, Any]) -> dict[str, Any]:

@@ -93,7 +93,7 @@ def test_interrupted_run_resumes_to_the_same_store(survey, tmp_path):
     straight = infer(model, survey[0], tmp_path / "straight.zarr", probabilities=True)
     config = InferConfig(model=model, volume=str(survey[0]), out=tmp_path / "p.zarr", precision="fp32",
                          probabilities=True)  # fmt: skip
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match=r"p.zarr keeps its \d+ finished chunks; rerun with --resume"):
         run_infer(config, progress=StopAfter(3))
     done = zarr.open_group(tmp_path / "p.zarr", mode="r")["salt_done"][...]
     assert 3 <= done.sum() < done.size  # the chunks handed to the writer were finished and marked

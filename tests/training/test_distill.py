@@ -149,7 +149,7 @@ def test_interrupted_run_resumes_to_the_same_student(tmp_path, teacher):
     data, teacher_path = teacher
     options = {"epochs": 3, "feature_weight": 0.5, "ema": 0.9, "augment": True}
     straight = distill(tmp_path, teacher_path, data, "straight", **options)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="keeps its last complete epoch; rerun with --resume"):
         distill(tmp_path, teacher_path, data, "killed", progress=_KillAt(2), **options)
     assert [entry["epoch"] for entry in log_of(tmp_path / "killed")] == [1]
     resumed = distill(tmp_path, teacher_path, data, "killed", resume=True, **options)
