@@ -37,13 +37,13 @@ def monai_infer(model: Path, volume: str, out: Path, overlap: float, batch_size:
 
     from seiscli.config.infer import InferConfig
     from seiscli.data.volume_patches import open_source, source_statistics
-    from seiscli.stages.infer import _card_normalization, _load_predictor
+    from seiscli.stages.infer import card_normalization, load_predictor
 
     started = time.perf_counter()
     cfg = InferConfig(model=model, volume=volume, out=out, precision="fp32")
-    card, predictor = _load_predictor(cfg)
+    card, predictor = load_predictor(cfg)
     source = open_source(volume, None, None)
-    normalization = source_statistics(source, _card_normalization(card))
+    normalization = source_statistics(source, card_normalization(card))
     raw = np.nan_to_num(source.volume.amplitude[...], nan=0.0, posinf=0.0, neginf=0.0)  # (I, X, T)
     sections = torch.from_numpy(normalization.apply(raw, time_axis=-1)[:, None])  # (I, 1, X, T)
     windows = 0

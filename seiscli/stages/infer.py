@@ -42,12 +42,12 @@ def run_infer(cfg: InferConfig, invocation: Invocation | None = None, progress: 
     from seiscli.storage.predictions import PredictionTarget
 
     started = time.perf_counter()
-    card, predictor = _load_predictor(cfg)
+    card, predictor = load_predictor(cfg)
     source = open_source(cfg.volume, None, None)
     layout = _window_layout(card, cfg, source)
     _check_model_fits(card, predictor, layout, cfg)
     target_path = _check_target(cfg)
-    normalization = source_statistics(source, _card_normalization(card))
+    normalization = source_statistics(source, card_normalization(card))
     store_chunks = source.volume.amplitude.chunks
     chunks = work_chunks(source.shape, ((1,) if len(store_chunks) == 2 else ()) + tuple(store_chunks), layout.box)
     variables = predictor.variables(cfg.probabilities)
@@ -76,7 +76,7 @@ def run_infer(cfg: InferConfig, invocation: Invocation | None = None, progress: 
     )  # fmt: skip
 
 
-def _load_predictor(cfg: InferConfig):
+def load_predictor(cfg: InferConfig):
     from seiscli.data.augment import Augment
     from seiscli.inference.predictor import Predictor
     from seiscli.training.checkpoint import load_checkpoint
@@ -130,7 +130,7 @@ def _check_model_fits(card: dict[str, Any], predictor, layout: WindowLayout, cfg
                           "seis infer needs a model whose output is on its input's grid")  # fmt: skip
 
 
-def _card_normalization(card: dict[str, Any]) -> Normalization:
+def card_normalization(card: dict[str, Any]) -> Normalization:
     """The training recipe; its statistics are recomputed on the volume as preprocess computes them
     (on the volume trained on this gives back the recorded ones)."""
     recipe = card.get("normalization") or {"method": "none"}

@@ -21,7 +21,8 @@ from seiscli.storage.location import as_location, open_group
 TASKS = ("fault", "salt", "facies", "velocity")
 
 
-def _codecs(dtype: np.dtype) -> dict[str, Any]:
+def label_codecs(dtype: np.dtype) -> dict[str, Any]:
+    """Blosc/zstd for label and prediction arrays; bit-shuffled for bytes (class ids)."""
     from zarr.codecs import BloscCodec
 
     shuffle = "bitshuffle" if np.dtype(dtype).itemsize == 1 else "shuffle"
@@ -53,14 +54,14 @@ def write_label_store(
     dims = tuple(coords)
     group = zarr.open_group(path, mode="w-", zarr_format=3, attributes={"seis": {"kind": "labels", **attributes}})
     for dim, values in coords.items():
-        group.create_array(dim, data=values, chunks=values.shape, dimension_names=(dim,), **_codecs(values.dtype))
+        group.create_array(dim, data=values, chunks=values.shape, dimension_names=(dim,), **label_codecs(values.dtype))
     for name, variable in variables.items():
         shape = variable.values.shape
         if shape != tuple(len(c) for c in coords.values()):
             raise ValueError(f"label {name!r} has shape {shape}, the grid is {[len(c) for c in coords.values()]}")
         group.create_array(
             name, data=variable.values, chunks=tuple(min(c, s) for c, s in zip(chunks or shape, shape)),
-            dimension_names=dims, attributes=variable.attributes(), **_codecs(variable.values.dtype),
+            dimension_names=dims, attributes=variable.attributes(), **label_codecs(variable.values.dtype),
         )  # fmt: skip
 
 

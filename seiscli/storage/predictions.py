@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from seiscli.errors import ConfigError, NotAnArtifactError, OutputExistsError
+from seiscli.storage.labels import label_codecs
 from seiscli.storage.trace_copy import column_blocks
 from seiscli.storage.volume import MDIO_API_VERSION, VolumeStore, template_name
 
@@ -43,13 +44,6 @@ def done_name(variables: list[Variable]) -> str:
     return f"{variables[0].name}_done"
 
 
-def _codecs(dtype: np.dtype) -> dict[str, Any]:
-    from zarr.codecs import BloscCodec
-
-    shuffle = "bitshuffle" if np.dtype(dtype).itemsize == 1 else "shuffle"
-    return {"compressors": [BloscCodec(cname="zstd", clevel=3, shuffle=shuffle)]}
-
-
 def _add_variables(group, volume: VolumeStore, variables: list[Variable], chunks: tuple[int, ...],
                    spec: dict[str, Any]) -> None:  # fmt: skip
     """The prediction arrays (empty: 0 until written) and the per-chunk done markers."""
@@ -58,7 +52,7 @@ def _add_variables(group, volume: VolumeStore, variables: list[Variable], chunks
         group.create_array(
             variable.name, shape=shape, dtype=variable.dtype, chunks=chunks, dimension_names=volume.dims,
             fill_value=0, attributes={**variable.attributes, "coordinates": "cdp_x cdp_y", "seisInference": spec},
-            **_codecs(np.dtype(variable.dtype)),
+            **label_codecs(np.dtype(variable.dtype)),
         )  # fmt: skip
     grid = tuple(-(-n // c) for n, c in zip(shape, chunks))
     group.create_array(

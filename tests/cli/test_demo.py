@@ -18,9 +18,9 @@ def test_the_demo_runs_every_step_on_a_tiny_survey(tmp_path):
     cfg = DemoConfig(dir=tmp_path / "demo", shape=(64, 64, 64), patch=32, epochs=2, workers=0)
     result = run_demo(cfg)
     d = tmp_path / "demo"
-    assert [step["step"].split()[0] for step in result.steps] == [
-        "synthesize", "ingest", "ingest", "cut", "fine-tune", "evaluate", "predict", "export", "score", "plot", "plot",
-    ]  # fmt: skip
+    verbs = [step["step"].split()[0] for step in result.steps]
+    assert verbs == ["synthesize", "ingest", "ingest", "cut", "fine-tune", "evaluate", "predict", "export", "score",
+                     "plot", "plot"]  # fmt: skip
     for name in ("survey-train.mdio", "survey-heldout.mdio", "dataset.zarr", "run/best.safetensors",
                  "prediction.mdio", "prediction.png", "labels.png", "training.png"):  # fmt: skip
         assert (d / name).exists(), name

@@ -127,7 +127,8 @@ def test_cached_and_streamed_reads_agree(segmentation):
 
 def test_nearby_rows_share_one_read():
     runs = _runs(np.array([41, 5, 3, 4, 40, 150]))
-    assert [(start, stop, slots.tolist()) for start, stop, slots in runs] == [
+    reads = [(start, stop, slots.tolist()) for start, stop, slots in runs]
+    assert reads == [
         (3, 6, [2, 3, 1]),
         (40, 42, [4, 0]),
         (150, 151, [5]),
