@@ -27,6 +27,7 @@ TIMM_BACKBONES: dict[str, bool] = {
     "vit_small_patch16_224": True,
     "vit_base_patch16_224": True,
     "vit_small_patch14_dinov2": True,
+    "vit_small_patch8_224": True,
     "swinv2_tiny_window8_256": True,
     "convnext_tiny": False,
     "convnext_atto": False,

@@ -1,10 +1,11 @@
-"""Segmentation heads over a backbone's multi-scale maps: Linear, PUP and MLA (SETR), DPT, U-Net-style.
+"""Segmentation heads over a backbone's multi-scale maps: Linear, PUP and MLA (SETR), DPT, U-Net-style, UNETR.
 
 Every decoder is built as ``Decoder(in_channels, strides, num_classes, ...)`` from the backbone's
 ``channels`` and ``strides`` and called as ``decoder(features, size)``: ``features`` is the list of
 (B, C_i, H/s_i, W/s_i) maps of a padded input of spatial ``size`` (H, W), the result logits
 (B, K, H, W). ``feature_count`` says how many maps it wants (1: only the last). Each ends in a 1x1
-``classifier`` that ``reset_head`` replaces.
+``classifier`` that ``reset_head`` replaces. A decoder with ``takes_input`` also gets the padded input
+itself as its first map (stride 1), ahead of the backbone's.
 """
 
 import itertools
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from seiscli.models.layers import ConvNormAct, DoubleConv, make_norm, new_classifier, resize
+from seiscli.errors import ConfigError
+from seiscli.models.layers import ConvNormAct, DoubleConv, ResidualBlock, make_norm, new_classifier, resize
 
 Size = tuple[int, int]
 
@@ -23,6 +25,7 @@ class Decoder(nn.Module):
     """Base of the heads: the ``classifier`` swap used by ``reset_head``."""
 
     feature_count = 4
+    takes_input = False
     classifier: nn.Conv2d
 
     def reset_head(self, num_classes: int) -> None:
@@ -223,3 +226,61 @@ class UNetDecoder(Decoder):
                 x = resize(x, (-(-size[0] // stride), -(-size[1] // stride)))  # (B, C, 2h, 2w)
             x = block(x)  # (B, width_i, h, w)
         return resize(self.classifier(x), size)  # (B, K, H, W)
+
+
+class UNETRDecoder(Decoder):
+    """UNETR (Hatamizadeh et al. 2022) for a plain ViT of patch p = 2**L: a U-Net whose encoder is the ViT.
+
+    The last block's tokens (stride p) are the bottom of the U; the tokens of the L - 1 blocks before
+    it, brought up by 1 .. L - 1 transposed convolutions, are the skips at strides p/2 .. 2; the input
+    image through two convolutions is the skip at stride 1. Each level upsamples, concatenates its skip
+    and refines with a residual block. The full-resolution path is what draws sharp boundaries, which a
+    ViT's 8 x 8 or 16 x 16 tokens alone cannot. Widths start at ``channels`` and halve per level.
+    """
+
+    feature_count = 3
+    takes_input = True
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        strides: Sequence[int],
+        num_classes: int,
+        channels: int = 256,
+        norm: str = "batch",
+    ):
+        super().__init__()
+        image_channels, token_channels = in_channels[0], in_channels[1:]
+        patch = strides[-1]
+        levels = round(math.log2(patch))
+        if 2**levels != patch or len(token_channels) != levels or set(strides[1:]) != {patch}:
+            raise ConfigError(f"a UNETR decoder takes {levels} ViT blocks of one patch size, a power of two; "
+                              f"got strides {list(strides[1:])}")  # fmt: skip
+        widths = [max(8, channels // 2**j) for j in range(levels + 1)]  # at strides p, p/2 .. 1
+        self.bottom = ConvNormAct(token_channels[-1], widths[0], norm)
+        self.token_skips = nn.ModuleList(
+            _upsampling_path(token_channels[-1 - j], widths[j], j, norm) for j in range(1, levels)
+        )
+        self.image_skip = DoubleConv(image_channels, widths[-1], norm)
+        self.ups = nn.ModuleList(
+            nn.ConvTranspose2d(c_in, c_out, 2, stride=2) for c_in, c_out in itertools.pairwise(widths)
+        )
+        self.blocks = nn.ModuleList(ResidualBlock(2 * width, width, norm) for width in widths[1:])
+        self.classifier = nn.Conv2d(widths[-1], num_classes, 1)
+
+    def forward(self, features: list[torch.Tensor], size: Size) -> torch.Tensor:
+        image, *tokens = features  # (B, C, Hp, Wp), [(B, D, Hp/p, Wp/p)] * L, shallow to deep
+        skips = [path(t) for path, t in zip(self.token_skips, reversed(tokens[:-1]))] + [self.image_skip(image)]
+        x = self.bottom(tokens[-1])  # (B, w_0, Hp/p, Wp/p)
+        for up, block, skip in zip(self.ups, self.blocks, skips):
+            x = block(torch.cat([up(x), skip], dim=1))  # (B, w_j, 2h, 2w)
+        return resize(self.classifier(x), size)  # (B, K, H, W)
+
+
+def _upsampling_path(in_channels: int, out_channels: int, doublings: int, norm: str) -> nn.Sequential:
+    """UNETR's skip path: ``doublings`` times a 2x transposed convolution and a ConvNormAct."""
+    layers = []
+    for i in range(doublings):
+        layers += [nn.ConvTranspose2d(in_channels if i == 0 else out_channels, out_channels, 2, stride=2),
+                   ConvNormAct(out_channels, out_channels, norm)]  # fmt: skip
+    return nn.Sequential(*layers)

@@ -23,7 +23,17 @@ from seiscli.errors import ConfigError
 from seiscli.models.backbones import TimmBackbone, _import_timm
 from seiscli.models.layers import crop, pad_to_multiple, sincos_positions
 from seiscli.models.registry import card_args, list_models, model_entry, register_model
-from seiscli.models.segmenter import DECODER_PREFIX, TINY_VIT, VIT_B16, VIT_DEFAULTS, VIT_S14, VIT_S16
+from seiscli.models.segmenter import (
+    DECODER_PREFIX,
+    TINY_VIT,
+    TINY_VIT8,
+    VIT_B16,
+    VIT_DEFAULTS,
+    VIT_S8,
+    VIT_S14,
+    VIT_S16,
+    VIT_T8,
+)
 from seiscli.models.vit3d import TINY_VIT3D, VIT3D_S16, VolumeViT
 
 EVAL_MASK_SEED = 0  # in eval mode every call draws its masks from this seed: validation losses compare
@@ -185,8 +195,10 @@ def is_masked_autoencoder(name: str) -> bool:
 # a fraction of the encoder's width and depth.
 DECODER_S = {"decoder_dim": 256, "decoder_depth": 4, "decoder_num_heads": 8}
 DECODER_B = {"decoder_dim": 512, "decoder_depth": 8, "decoder_num_heads": 16}
+DECODER_T = {"decoder_dim": 128, "decoder_depth": 2, "decoder_num_heads": 4}
 DECODER_TINY = {"decoder_dim": 16, "decoder_depth": 1, "decoder_num_heads": 2}
 TINY_VIT_ENCODER = {k: v for k, v in TINY_VIT.items() if not k.startswith(DECODER_PREFIX)}
+TINY_VIT8_ENCODER = {k: v for k, v in TINY_VIT8.items() if not k.startswith(DECODER_PREFIX)}
 
 
 @register_model
@@ -199,6 +211,12 @@ def mae_vit_s16(**kwargs) -> MaskedAutoencoder:
 def mae_vit_s14(**kwargs) -> MaskedAutoencoder:
     """MAE on the DINOv2-style ViT-S/14; its encoder fine-tunes as vit_s14_* (linear, pup, mla, dpt)."""
     return _create_mae(VIT_S14, "vit_s14_*", **{**VIT_DEFAULTS, **DECODER_S, **kwargs})
+
+
+@register_model
+def mae_vit_t8(**kwargs) -> MaskedAutoencoder:
+    """MAE on ViT-Ti/8 (decoder 128 wide, 2 blocks); its encoder fine-tunes as vit_t8_* (unetr, linear, pup ...)."""
+    return _create_mae(VIT_S8, "vit_t8_*", **{**VIT_T8, **DECODER_T, **kwargs})
 
 
 @register_model
@@ -223,3 +241,9 @@ def tiny_mae_vit(**kwargs) -> MaskedAutoencoder:
 def tiny_mae_vit3d(**kwargs) -> MaskedAutoencoder:
     """Test-sized MAE on cubes (4^3 patches, 2 blocks, dim 32); its encoder fine-tunes as tiny_vit3d_linear."""
     return _create_mae("volume", "tiny_vit3d_*", **{**TINY_VIT3D, **DECODER_TINY, **kwargs})
+
+
+@register_model
+def tiny_mae_vit8(**kwargs) -> MaskedAutoencoder:
+    """Test-sized MAE on the tiny ViT/8 (3 blocks, dim 32); its encoder fine-tunes as tiny_vit8_unetr."""
+    return _create_mae(VIT_S8, "tiny_vit8_*", **{**TINY_VIT8_ENCODER, **DECODER_TINY, **kwargs})

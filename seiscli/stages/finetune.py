@@ -65,8 +65,10 @@ def _make_task(attrs: dict[str, Any], cfg: FinetuneConfig):
 
 def _make_model(cfg: FinetuneConfig, dataset, task):
     from seiscli.models import create_model
+    from seiscli.models.segmenter import vit_grid_options
 
     options = {"in_channels": dataset.x.shape[1], "num_classes": task.num_classes, **_output_size(cfg, dataset)}
+    options.update(vit_grid_options(cfg.model, tuple(dataset.x.shape[2:]), **options))
     if cfg.weights is not None:
         options["weights"] = str(cfg.weights)
     model = create_model(cfg.model, **options)

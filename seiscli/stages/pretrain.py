@@ -68,23 +68,21 @@ def _make_model(cfg: PretrainConfig, shape: tuple[int, ...]):
     """The masked autoencoder for samples of ``shape`` (C, H, W) or (C, D, H, W).
 
     A 2D ViT's position grid is made the size of the (padded) samples, so it is learned where it is
-    used; ``seis finetune --init`` resamples it to the segmenter's grid.
+    used; ``seis finetune`` builds its segmenter on the same grid.
     """
     import torch
 
     from seiscli.models import create_model
-    from seiscli.models.layers import padded_size
+    from seiscli.models.segmenter import vit_grid_options
 
     options = {"in_channels": shape[0], "mask_ratio": cfg.mask_ratio}
-    with torch.device("meta"):  # its patch and dimensionality, at no cost
+    with torch.device("meta"):  # its dimensionality, at no cost
         probe = create_model(cfg.model, **options)
     if probe.spatial_dims != len(shape) - 1:
         kind = {2: "sections (C, H, W)", 3: "cubes (C, D, H, W)"}
         raise ConfigError(f"{cfg.model} takes {kind[probe.spatial_dims]}; the datasets hold samples of {list(shape)}",
                           f"choose a {'3D' if len(shape) == 4 else '2D'} masked autoencoder")  # fmt: skip
-    if probe.spatial_dims == 2:
-        options["img_size"] = max(padded_size(shape[1:], probe.patch))
-    return create_model(cfg.model, **options)
+    return create_model(cfg.model, **options, **vit_grid_options(cfg.model, shape[1:], **options))
 
 
 def _card(cfg: PretrainConfig, stores: list, task, model, invocation: Invocation | None) -> dict[str, Any]:

@@ -29,11 +29,13 @@ def shape_of(name: str) -> tuple[int, ...]:
 
 
 def test_the_families_are_registered_with_their_twins():
-    assert {"tiny_mae_vit", "tiny_mae_vit3d"} <= set(TINY_MAE)
-    assert {"mae_vit_s16", "mae_vit_s14", "mae_vit_b16", "mae_vit3d_s16"} <= set(list_models("mae_*"))
+    assert {"tiny_mae_vit", "tiny_mae_vit3d", "tiny_mae_vit8"} <= set(TINY_MAE)
+    assert {"mae_vit_s16", "mae_vit_s14", "mae_vit_b16", "mae_vit3d_s16", "mae_vit_t8"} <= set(list_models("mae_*"))
     assert TINY_3D == ["tiny_vit3d_linear"]
     assert build("tiny_mae_vit").finetune_models == ["tiny_vit_dpt", "tiny_vit_linear", "tiny_vit_mla", "tiny_vit_pup"]
     assert build("tiny_mae_vit3d").finetune_models == ["tiny_vit3d_linear"]
+    assert build("tiny_mae_vit8").finetune_models == ["tiny_vit8_unetr"]
+    assert "vit_t8_unetr" in build("mae_vit_t8").finetune_models
 
 
 @pytest.mark.parametrize("name", list_models("mae_*") + TINY_MAE)
@@ -67,7 +69,7 @@ def test_patches_are_the_tokens_of_the_patch_embedding(size):
 def test_the_encoder_sees_exactly_the_unmasked_share(name, ratio):
     model = build(name, mask_ratio=ratio)
     seen = []
-    first_block = model.backbone.model.blocks[0] if name == "tiny_mae_vit" else model.backbone.blocks[0]
+    first_block = model.backbone.blocks[0] if "3d" in name else model.backbone.model.blocks[0]
     first_block.register_forward_hook(lambda module, args, out: seen.append(args[0].shape))
     output = model(sample(*shape_of(name)))
     tokens = output.mask.shape[1]

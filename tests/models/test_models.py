@@ -24,6 +24,7 @@ FULL_SIZE = {
     "vit_s16_linear", "vit_s16_pup", "vit_s16_mla", "vit_s16_dpt",
     "vit_s14_linear", "vit_s14_pup", "vit_s14_mla", "vit_s14_dpt",
     "vit_b16_linear", "vit_b16_dpt",
+    "vit_t8_linear", "vit_t8_pup", "vit_t8_mla", "vit_t8_dpt", "vit_t8_unetr",
     "convnext_unet", "convnext_atto_unet", "swinv2_unet",
     "inversionnet", "swinv2_velocity_unet",
 }  # fmt: skip
@@ -53,7 +54,7 @@ def batch(height: int = 64, width: int = 64, model: str = "tiny_unet") -> tuple[
 
 def test_tiny_models_exist():
     assert {"tiny_unet", "tiny_vit_linear", "tiny_vit_mla", "tiny_vit_pup", "tiny_vit_dpt"} <= set(TINY)
-    assert {"tiny_convnext_unet", "tiny_swin_unet"} <= set(TINY)
+    assert {"tiny_convnext_unet", "tiny_swin_unet", "tiny_vit8_unetr"} <= set(TINY)
     assert {"tiny_inversionnet", "tiny_swin_velocity_unet"} <= set(TINY)
 
 
@@ -140,7 +141,7 @@ def test_bf16_autocast_forward(name):
     assert torch.isfinite(logits.float()).all()
 
 
-@pytest.mark.parametrize("name", ["tiny_vit_dpt", "tiny_convnext_unet"])
+@pytest.mark.parametrize("name", ["tiny_vit_dpt", "tiny_convnext_unet", "tiny_vit8_unetr"])
 def test_decoders_take_group_norm(name):
     model = build(name, decoder_norm="group")
     assert any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())
@@ -251,3 +252,36 @@ def test_padding_mirrors_the_section_and_crop_undoes_it():
     assert torch.equal(crop(padded, (5, 6)), x)
     small = torch.ones(1, 1, 2, 2)  # too small to mirror 14 rows: the edge is repeated
     assert torch.equal(pad_to_multiple(small, 16), torch.ones(1, 1, 16, 16))
+
+
+def test_unetr_draws_from_the_input_at_full_resolution():
+    """UNETR's first map is the padded input itself: a pixel's logits change when that pixel alone changes,
+    which no decoder working from 8 x 8 tokens alone could promise within one token."""
+    model = build("tiny_vit8_unetr").eval()
+    x, _ = batch(45, 77)
+    features = model.forward_features(x)
+    assert features[0].shape == (2, 1, 48, 80) and torch.equal(features[0][..., :45, :77], x)
+    stride_8 = [tuple(f.shape[-2:]) for f in features[1:]]
+    assert stride_8 == [(6, 10)] * 3
+    x.requires_grad_(True)
+    model(x)[0, :, 20, 30].sum().backward()
+    assert x.grad[0, 0, 20, 30] != 0
+
+
+def test_unetr_needs_a_power_of_two_patch_and_one_block_per_doubling():
+    from seiscli.models.decoders import UNETRDecoder
+
+    with pytest.raises(ConfigError, match="power of two"):
+        UNETRDecoder([1, 32, 32, 32], [1, 14, 14, 14], 2)
+    with pytest.raises(ConfigError, match="3 ViT blocks"):
+        UNETRDecoder([1, 32, 32], [1, 8, 8], 2)
+
+
+def test_vit_segmenters_get_the_samples_token_grid():
+    from seiscli.models.segmenter import vit_grid_options
+
+    assert vit_grid_options("vit_t8_unetr", (101, 101)) == {"img_size": 104}
+    assert vit_grid_options("vit_s14_mla", (101, 90), num_classes=2) == {"img_size": 112}
+    assert vit_grid_options("res_unet", (101, 101)) == {}
+    assert vit_grid_options("swinv2_unet", (101, 101)) == {}  # its windows need their own size
+    assert vit_grid_options("vit_t8_unetr", (32, 32, 32)) == {}

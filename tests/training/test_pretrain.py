@@ -172,6 +172,23 @@ def test_finetune_init_resamples_the_position_grid(tmp_path):
     assert others and all(torch.equal(pretrained[k], tuned[k]) for k in others)
 
 
+def test_a_vit8_encoder_fine_tunes_under_a_unetr_decoder_on_its_own_grid(tmp_path):
+    """101 x 101 samples: the MAE learns a 13 x 13 grid, the UNETR segmenter is built on that very grid."""
+    pretrain(tmp_path, [layers_dataset(tmp_path / "s.zarr", n=32, shape=(101, 101))], model="tiny_mae_vit8", epochs=1)
+    labelled = blobs_dataset(tmp_path / "salt.zarr", n=32, size=101)
+    cfg = FinetuneConfig(dataset=str(labelled), out=tmp_path / "ft", task="salt", model="tiny_vit8_unetr", epochs=1,
+                         batch_size=16, workers=0, init=tmp_path / "run" / "best.safetensors", freeze=True,
+                         ema=None)  # fmt: skip
+    run_finetune(cfg)
+    pretrained = load_file(tmp_path / "run" / "best.safetensors")
+    tuned = load_file(tmp_path / "ft" / "last.safetensors")
+    assert tuned["backbone.model.pos_embed"].shape == (1, 1 + 13 * 13, 32)
+    encoder = [k for k in pretrained if k.startswith("backbone.")]
+    changed = [k for k in encoder if not torch.equal(pretrained[k], tuned[k])]
+    assert encoder and changed == []
+    assert read_card(tmp_path / "ft" / "last.safetensors")["model"]["kwargs"]["img_size"] == 104
+
+
 def test_cubes_pretrain_and_fine_tune(tmp_path):
     cubes = layers_dataset(tmp_path / "cubes.zarr", n=24, shape=(12, 12, 16))  # 3 x 3 x 4 patches of 4
     pretrain(tmp_path, [cubes], model="tiny_mae_vit3d", batch_size=8, preview=tmp_path / "cubes.png")
