@@ -29,6 +29,9 @@ def training_options(epochs: int = 30, batch_size: int = 32, lr: str = "1e-3") -
         "precision": _option(str, "auto (bf16 where supported), bf16, fp16 or fp32."),
         "ema": _option(float, "EMA decay of the kept weights (default 0.999)."),
         "patience": _option(int, "Stop after this many epochs without improvement."),
+        "layer_decay": _option(
+            float, "ViT: block i of L learns at lr x this^(L-i), e.g. 0.75 for a pretrained encoder."
+        ),
         "augment": _option(bool, "Random flips, shifts, gain and noise (default on)."),
         "workers": _option(int, "Loader worker processes (default 2)."),
         "seed": _option(int, "Seed (default 0): same seed, same weights."),

@@ -25,6 +25,7 @@ class TrainingConfig(StrictModel):
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     ema: float | None = Field(0.999, gt=0, lt=1)
     patience: PositiveInt | None = None
+    layer_decay: float | None = Field(None, gt=0, le=1)  # ViT: earlier blocks learn slower (pretrained encoders)
     augment: bool | AugmentConfig = True  # a config file may tune it: [finetune.augment] noise = 0
     workers: int = Field(2, ge=0)
     seed: int = 0

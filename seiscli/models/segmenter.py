@@ -167,7 +167,7 @@ def vit_b16_dpt(**kwargs) -> Segmenter:
 @register_model
 def vit_t8_unetr(**kwargs) -> Segmenter:
     """ViT-Ti/8 + UNETR decoder on blocks 4, 8, 12 and the input (the U-Net-style ViT segmenter)."""
-    return _create_segmenter(VIT_S8, UNETRDecoder, **{**VIT_T8, "decoder_channels": 192, **kwargs})
+    return _create_segmenter(VIT_S8, UNETRDecoder, **{**VIT_T8, "decoder_channels": 128, **kwargs})
 
 
 @register_model

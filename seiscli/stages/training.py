@@ -106,7 +106,8 @@ def make_trainer(cfg: TrainingConfig, model, task, loaders, progress: Progress, 
 
     train, val = loaders
     options = EngineOptions(cfg.epochs, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.min_lr_ratio, cfg.restarts,
-                            cfg.clip_grad, cfg.accumulate, cfg.precision, cfg.ema, cfg.patience)  # fmt: skip
+                            cfg.clip_grad, cfg.accumulate, cfg.precision, cfg.ema, cfg.patience,
+                            cfg.layer_decay)  # fmt: skip
     model = model.to(device)
     if world.size > 1:
         from seiscli.training.global_batch import use_global_batchnorm

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from seiscli.errors import ConfigError
 from seiscli.progress import Progress
 from seiscli.training.distributed import mean_across
 
@@ -33,6 +34,7 @@ class EngineOptions:
     precision: str = "auto"  # auto: bf16 on CPU when supported and on CUDA, else fp32; or bf16, fp16, fp32
     ema_decay: float | None = 0.999
     patience: int | None = None  # epochs without improvement before stopping
+    layer_decay: float | None = None  # ViT backbones: block i of L learns at lr * layer_decay ** (L - i)
 
 
 @dataclass
@@ -117,16 +119,45 @@ class ExponentialAverage:
 
 
 def make_optimizer(model: nn.Module, options: EngineOptions) -> torch.optim.Optimizer:
-    """AdamW without weight decay on norms and biases; fused kernels where the build has them."""
-    decay, no_decay = [], []
+    """AdamW without weight decay on norms and biases, layer-wise learning rates on request; fused
+    kernels where the build has them."""
+    groups: dict[tuple[float, bool], list[nn.Parameter]] = {}
+    depth = _vit_depth(model) if options.layer_decay else None
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:
-            (no_decay if parameter.ndim <= 1 or name.endswith(".bias") else decay).append(parameter)
-    groups = [{"params": decay, "weight_decay": options.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            scale = options.layer_decay ** (depth - _vit_layer(name, depth)) if depth else 1.0
+            decays = not (parameter.ndim <= 1 or name.endswith(".bias"))
+            groups.setdefault((scale, decays), []).append(parameter)
+    params = [{"params": p, "lr": options.lr * scale, "weight_decay": options.weight_decay if decays else 0.0}
+              for (scale, decays), p in groups.items()]  # fmt: skip
     try:
-        return torch.optim.AdamW(groups, lr=options.lr, fused=True)
+        return torch.optim.AdamW(params, lr=options.lr, fused=True)
     except (RuntimeError, TypeError):
-        return torch.optim.AdamW(groups, lr=options.lr)
+        return torch.optim.AdamW(params, lr=options.lr)
+
+
+VIT_BLOCKS = "backbone.model.blocks."
+VIT_EMBEDDINGS = ("backbone.model.patch_embed.", "backbone.model.pos_embed", "backbone.model.cls_token",
+                  "backbone.model.reg_token")  # fmt: skip
+
+
+def _vit_depth(model: nn.Module) -> int:
+    """The number of transformer blocks of the model's ViT backbone; layer decay needs one."""
+    blocks = {name.removeprefix(VIT_BLOCKS).split(".")[0] for name, _ in model.named_parameters()
+              if name.startswith(VIT_BLOCKS)}  # fmt: skip
+    if not blocks:
+        raise ConfigError("layer_decay needs a ViT backbone; this model has no transformer blocks")
+    return max(int(b) for b in blocks) + 1
+
+
+def _vit_layer(name: str, depth: int) -> int:
+    """Layer-decay depth of a parameter (MAE / BEiT): 0 the embeddings, i + 1 block i, ``depth`` the rest
+    (final norm, decoder, head: the full learning rate)."""
+    if name.startswith(VIT_EMBEDDINGS):
+        return 0
+    if name.startswith(VIT_BLOCKS):
+        return int(name.removeprefix(VIT_BLOCKS).split(".")[0]) + 1
+    return depth
 
 
 class Trainer:

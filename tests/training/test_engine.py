@@ -4,7 +4,8 @@ import pytest
 
 from seiscli.config.finetune import FinetuneConfig
 from seiscli.data.augment import AugmentConfig
-from seiscli.training.engine import warmup_cosine
+from seiscli.errors import ConfigError
+from seiscli.training.engine import EngineOptions, warmup_cosine
 
 
 def test_warmup_then_cosine_to_the_floor():
@@ -30,3 +31,28 @@ def test_augment_takes_a_table_or_a_switch():
     assert tuned.augment == AugmentConfig(noise=0.0, max_shift=2)
     with pytest.raises(ValueError):
         FinetuneConfig(**base, augment={"nosie": 0.0})
+
+
+def test_layer_decay_slows_the_early_vit_blocks_and_leaves_the_head_at_full_rate():
+    from seiscli.models import create_model
+    from seiscli.training.engine import make_optimizer
+
+    model = create_model("tiny_vit8_unetr", num_classes=2)  # 3 blocks
+    optimizer = make_optimizer(model, EngineOptions(lr=1.0, layer_decay=0.5))
+    rate = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    named = dict(model.named_parameters())
+    assert rate[id(named["backbone.model.patch_embed.proj.weight"])] == 0.5**3
+    assert rate[id(named["backbone.model.blocks.0.attn.qkv.weight"])] == 0.5**2
+    assert rate[id(named["backbone.model.blocks.2.mlp.fc2.weight"])] == 1.0 * 0.5**0
+    assert rate[id(named["decoder.classifier.weight"])] == 1.0
+    assert len(rate) == len(named)
+    no_decay = {id(p) for g in optimizer.param_groups if g["weight_decay"] == 0 for p in g["params"]}
+    assert id(named["backbone.model.blocks.0.norm1.weight"]) in no_decay
+
+
+def test_layer_decay_wants_a_vit():
+    from seiscli.models import create_model
+    from seiscli.training.engine import make_optimizer
+
+    with pytest.raises(ConfigError, match="ViT backbone"):
+        make_optimizer(create_model("tiny_unet"), EngineOptions(layer_decay=0.75))
