@@ -79,13 +79,13 @@ def resolve(model: type[M], *layers: dict[str, Any]) -> M:
         return model(**merged)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        option = "--" + where.replace("_", "-")
+        where = ".".join(str(p) for p in first["loc"])  # empty for a check across options
         message = first["msg"].removeprefix("Value error, ")
+        text = f"--{where.replace('_', '-')}: {message}" if where else message
         more = len(exc.errors()) - 1
         hint = (
             f"fix this option ({more} more problem(s) after it); see seis <command> --help"
             if more
             else "see seis <command> --help"
         )
-        raise ConfigError(f"{option}: {message}", hint) from exc
+        raise ConfigError(text, hint) from exc

@@ -86,7 +86,8 @@ def plan_volumes(cfg: PreprocessConfig) -> Plan:
     counts = np.bincount(np.concatenate([j.splits for j in jobs]), minlength=3)
     warnings += [f"the {name} split is empty: the volume is small for these splits with --gap {cfg.gap} "
                  "(try a smaller --gap or --split random:0.8,0.1,0.1)"
-                 for name, c in zip(("train", "val", "test"), counts) if c == 0]  # fmt: skip
+                 for name, c, wanted in zip(("train", "val", "test"), counts, _wanted_splits(cfg))
+                 if c == 0 and wanted]  # fmt: skip
     layout = DatasetLayout(task, n, (1, *cfg.patch), y_shape, y_dtype, cfg.dtype, 4, class_names, list(cfg.inputs))
     patch = {"axes": [p.axis for p in plans], "size": list(cfg.patch), "stride": list(cfg.effective_stride()),
              "minLive": cfg.min_live, "split": cfg.split or "blocked:0.8,0.1,0.1", "gap": cfg.gap,
@@ -98,6 +99,13 @@ def _patch_plans(cfg: PreprocessConfig) -> list[PatchPlan]:
     if len(cfg.patch) == 3:
         return [PatchPlan("cube", cfg.patch, cfg.effective_stride())]
     return [PatchPlan(axis, cfg.patch, cfg.effective_stride()) for axis in cfg.axes]
+
+
+def _wanted_splits(cfg) -> tuple[bool, bool, bool]:
+    """Which of train, val, test the --split asks for: a fraction of 0 asks for an empty split."""
+    if cfg.split_kind("blocked") in ("blocked", "random"):
+        return tuple(f > 0 for f in cfg.split_fractions())
+    return (True, True, True)
 
 
 def _volume_patches(cfg: PreprocessConfig, source: VolumeSource, plan: PatchPlan, rng: np.random.Generator):

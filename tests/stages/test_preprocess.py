@@ -125,6 +125,21 @@ def test_fwi_dataset_passes_through(tmp_path):
     assert run_info(tmp_path / "d.zarr")["task"] == "velocity"
 
 
+def test_an_empty_split_is_news_only_when_it_was_asked_for(f3_store, tmp_path):
+    asked, _ = preprocess(tmp_path / "a", [f3_store], patch=(16, 8), split="random:0.9,0.1,0")
+    small, _ = preprocess(tmp_path / "b", [f3_store], patch=(16, 8), split="blocked:0.98,0.01,0.01", gap=1)
+    assert not any("split is empty" in w for w in asked.warnings)
+    assert any("the val split is empty" in w for w in small.warnings)
+
+
+def test_a_check_across_options_names_no_single_option(f3_store):
+    from seiscli.config.base import resolve
+
+    with pytest.raises(ConfigError) as caught:
+        resolve(PreprocessConfig, {"inputs": [str(f3_store)], "out": "d.zarr", "patch": "16x8", "stride": "4"})
+    assert str(caught.value).startswith("stride must have as many sizes as patch")
+
+
 def test_labels_not_co_registered(f3_store, tmp_path):
     volume = zarr.open_group(f3_store, mode="r")
     coords = {d: volume[d][:] for d in ("inline", "crossline", "time")}
