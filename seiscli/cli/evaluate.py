@@ -12,15 +12,17 @@ from seiscli.cli._runner import Common, resolve_config, run_command
 @with_common_options
 def evaluate(
     common: Common,
-    model: Annotated[Path, typer.Argument(help="Checkpoint (.safetensors written by seis finetune).")],
+    model: Annotated[Path, typer.Argument(help="Checkpoint (.safetensors) or its ONNX export (seis export).")],
     dataset: Annotated[str, typer.Argument(help="Dataset store prepared for the model's task.")],
     split: Annotated[str | None, typer.Option(help="train, val or test (default test).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Samples per batch (default 64).")] = None,
     workers: Annotated[int | None, typer.Option(help="Loader worker processes (default 2).")] = None,
     tta: Annotated[bool | None, typer.Option(help="Average with the mirrored prediction.")] = None,
+    precision: Annotated[str | None, typer.Option(help="auto (bf16 where supported), bf16 or fp32.")] = None,
 ) -> None:
     """Metrics of a model on a split: per class and overall."""
-    flags = dict(model=model, dataset=dataset, split=split, batch_size=batch_size, workers=workers, tta=tta)
+    flags = dict(model=model, dataset=dataset, split=split, batch_size=batch_size, workers=workers, tta=tta,
+                 precision=precision)  # fmt: skip
 
     def stage(progress):
         from seiscli.config.evaluate import EvaluateConfig

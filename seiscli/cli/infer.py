@@ -12,7 +12,7 @@ from seiscli.cli._runner import Common, invocation, resolve_config, run_command
 @with_common_options
 def infer(
     common: Common,
-    model: Annotated[Path, typer.Argument(help="Task checkpoint (.safetensors written by seis finetune).")],
+    model: Annotated[Path, typer.Argument(help="Task checkpoint (.safetensors) or its ONNX export (seis export).")],
     volume: Annotated[str, typer.Argument(help="Volume store to predict (seis ingest).")],
     out: Annotated[Path | None, typer.Argument(help="Prediction store to write (omit with --into).")] = None,
     patch: Annotated[str | None, typer.Option(help="Window HxW or DxHxW (default: the model's patch).")] = None,

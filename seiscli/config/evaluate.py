@@ -1,6 +1,7 @@
 """Options of ``seis evaluate``."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, PositiveInt
 
@@ -16,3 +17,4 @@ class EvaluateConfig(StrictModel):
     batch_size: PositiveInt = 64
     workers: int = Field(2, ge=0)
     tta: bool = False  # average with the left-right mirrored prediction
+    precision: Literal["auto", "bf16", "fp32"] = "auto"  # torch checkpoints; ONNX models run as exported

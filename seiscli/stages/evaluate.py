@@ -25,13 +25,13 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
 
     from seiscli.data.augment import Augment
     from seiscli.data.loader import make_loader
+    from seiscli.deploy.runtime import load_model
     from seiscli.storage.dataset import open_dataset
-    from seiscli.training.checkpoint import load_checkpoint
     from seiscli.training.engine import autocast_context
     from seiscli.training.tasks import make_task
 
     progress = progress or SilentProgress()
-    card, model = load_checkpoint(cfg.model, merge=True)  # LoRA adapters folded in: plain layers run faster
+    card, model = load_model(cfg.model)  # a checkpoint (LoRA adapters folded in) or an ONNX export
     if card["task"]["name"] == "pretrain":
         raise ConfigError(f"{cfg.model} is a pretrained encoder: it has no task to evaluate",
                           "fine-tune it first: seis finetune DATASET OUT --task T --init CHECKPOINT")  # fmt: skip
@@ -44,7 +44,7 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
     # The mirror of a shot record also reverses its shots, as in training (velocity: the shots are channels).
     mirror = (1, -1) if Augment.for_task(task.name).mirror_channels else (-1,)
     loader = make_loader(cfg.dataset, cfg.split, cfg.batch_size, cfg.workers, None, shuffle=False)
-    autocast, _ = autocast_context(torch.device("cpu"), "auto")
+    autocast, _ = autocast_context(torch.device("cpu"), cfg.precision)
     meter = task.new_meter()
     progress.start(f"evaluating on {cfg.split}", len(loader))
     with torch.no_grad():

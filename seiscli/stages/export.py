@@ -1,4 +1,5 @@
-"""``seis export SOURCE OUT``: a volume or prediction store back to SEG-Y."""
+"""``seis export SOURCE OUT``: a checkpoint to ONNX (``seiscli.deploy.export``), a volume or prediction
+store back to SEG-Y."""
 
 import time
 from dataclasses import dataclass
@@ -22,7 +23,33 @@ class ExportResult:
     variable: str = "amplitude"
 
 
-def run_export(cfg: ExportConfig, progress: Progress | None = None) -> ExportResult:
+def run_export(cfg: ExportConfig, progress: Progress | None = None):
+    """``cfg.source`` to ``cfg.out``: an ``OnnxExport`` for a checkpoint, an ``ExportResult`` for SEG-Y."""
+    _check_kinds(cfg)
+    if cfg.to_onnx:
+        from seiscli.deploy.export import export_onnx
+
+        return export_onnx(cfg.source, cfg.out, cfg.fp16, cfg.tolerance, cfg.overwrite)
+    return _export_segy(cfg, progress)
+
+
+def _check_kinds(cfg: ExportConfig) -> None:
+    """A checkpoint goes to .onnx, a store to SEG-Y; the ONNX options only with ONNX, --variable only with SEG-Y."""
+    from seiscli.errors import ConfigError
+
+    checkpoint = cfg.source.suffix == ".safetensors"
+    if checkpoint and not cfg.to_onnx:
+        raise ConfigError(f"{cfg.out}: a checkpoint exports to an ONNX model; name the output *.onnx")
+    if cfg.to_onnx and not checkpoint:
+        raise ConfigError(f"{cfg.source}: only a checkpoint (.safetensors) exports to ONNX",
+                          "a volume or prediction store exports to SEG-Y: name the output *.sgy")  # fmt: skip
+    if cfg.to_onnx and cfg.variable is not None:
+        raise ConfigError("--variable chooses what a store writes to SEG-Y; an ONNX export takes none")
+    if not cfg.to_onnx and (cfg.fp16 or cfg.tolerance is not None):
+        raise ConfigError("--fp16 and --tolerance are options of an ONNX export (a checkpoint to *.onnx)")
+
+
+def _export_segy(cfg: ExportConfig, progress: Progress | None) -> ExportResult:
     """Write the amplitudes (or ``cfg.variable``, e.g. a prediction) of ``cfg.source`` as the SEG-Y file ``cfg.out``."""
     started = time.perf_counter()
     volume = _open_source(cfg)

@@ -78,14 +78,11 @@ def run_infer(cfg: InferConfig, invocation: Invocation | None = None, progress: 
 
 def load_predictor(cfg: InferConfig):
     from seiscli.data.augment import Augment
+    from seiscli.deploy.runtime import load_model
     from seiscli.inference.predictor import Predictor
-    from seiscli.training.checkpoint import load_checkpoint
     from seiscli.training.tasks import make_task
 
-    if cfg.model.suffix == ".onnx":
-        raise ConfigError(f"{cfg.model}: seis infer runs checkpoints (.safetensors), not ONNX models",
-                          "give the checkpoint the ONNX model was exported from")  # fmt: skip
-    card, model = load_checkpoint(cfg.model, merge=True)  # LoRA adapters folded in: plain layers run faster
+    card, model = load_model(cfg.model)  # a checkpoint (LoRA adapters folded in) or an ONNX export
     if card["task"]["name"] == "pretrain":
         raise ConfigError(f"{cfg.model} is a pretrained encoder: it has no task to predict",
                           "fine-tune it first: seis finetune DATASET OUT --task T --init CHECKPOINT")  # fmt: skip

@@ -1,0 +1,2 @@
+"""Models outside PyTorch: ONNX export (``export``) and ONNX Runtime sessions that stand in for a checkpoint
+(``runtime``)."""
