@@ -14,6 +14,7 @@ from seiscli.cli.ingest import ingest
 from seiscli.cli.plot import plot
 from seiscli.cli.preprocess import preprocess
 from seiscli.cli.pretrain import pretrain
+from seiscli.cli.quantize import quantize
 from seiscli.cli.synth import synth
 
 app = typer.Typer(
@@ -35,6 +36,7 @@ app.command()(finetune)
 app.command()(evaluate)
 app.command()(infer)
 app.command()(distill)
+app.command()(quantize)
 app.command()(plot)
 app.command()(demo)
 app.add_typer(benchmark_app, name="benchmark")

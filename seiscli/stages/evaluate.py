@@ -21,17 +21,25 @@ class EvaluateResult:
 
 def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> EvaluateResult:
     """Predict every sample of the split (optionally with flip TTA) and accumulate the task's metrics."""
+    from seiscli.deploy.runtime import load_model
+
+    card, model = load_model(cfg.model)  # a checkpoint (LoRA adapters folded in) or an ONNX export
+    samples, metrics = evaluate_model(card, model, cfg, progress)
+    return EvaluateResult(cfg.model, cfg.dataset, cfg.split, card["task"]["name"], samples, metrics)
+
+
+def evaluate_model(card: dict[str, Any], model, cfg: EvaluateConfig,
+                   progress: Progress | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+    """(samples, metrics) of ``model`` (torch or ONNX) with its ``card`` on ``cfg``'s dataset split."""
     import torch
 
     from seiscli.data.augment import Augment
     from seiscli.data.loader import make_loader
-    from seiscli.deploy.runtime import load_model
     from seiscli.storage.dataset import open_dataset
     from seiscli.training.engine import autocast_context
     from seiscli.training.tasks import make_task
 
     progress = progress or SilentProgress()
-    card, model = load_model(cfg.model)  # a checkpoint (LoRA adapters folded in) or an ONNX export
     if card["task"]["name"] == "pretrain":
         raise ConfigError(f"{cfg.model} is a pretrained encoder: it has no task to evaluate",
                           "fine-tune it first: seis finetune DATASET OUT --task T --init CHECKPOINT")  # fmt: skip
@@ -55,7 +63,7 @@ def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> Evalu
                     output = (output + model(x.flip(mirror)).float().flip(-1)) / 2
             meter.update(task.predict(output), y)
             progress.advance()
-    return EvaluateResult(cfg.model, cfg.dataset, cfg.split, task.name, len(loader.dataset), meter.as_dict())
+    return len(loader.dataset), meter.as_dict()
 
 
 def _check_shapes(card: dict[str, Any], dataset, cfg: EvaluateConfig) -> None:

@@ -1,0 +1,128 @@
+"""``seis quantize MODEL.onnx OUT.onnx --calibration DATASET``: quantize, compare, keep or refuse.
+
+The quantized model is written to a temporary file, evaluated next to the original on the dataset's
+``split`` with the task's own metric, and timed next to it on one batch; it replaces OUT only when
+the metric drops by at most ``max_drop`` (or with ``force``). A refusal writes nothing and exits 1.
+"""
+
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seiscli.config.evaluate import EvaluateConfig
+from seiscli.config.quantize import QuantizeConfig
+from seiscli.errors import ConfigError, SeisError
+from seiscli.progress import Progress, SilentProgress
+from seiscli.storage.atomic import atomic_output, check_writable
+
+TIMED_RUNS = 5
+
+
+class AccuracyGateError(SeisError):
+    """The quantized model lost more of its metric than allowed; nothing was written."""
+
+
+@dataclass
+class QuantizeResult:
+    path: Path
+    mode: str
+    metric: str
+    before: float
+    after: float
+    drop: float
+    bytes_before: int
+    bytes_after: int
+    ms_before: float  # per sample, one batch of ``batch_size``
+    ms_after: float
+    forced: bool = False
+
+    @property
+    def speedup(self) -> float:
+        return self.ms_before / self.ms_after
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "mode": self.mode, "metric": self.metric, "before": self.before,
+                "after": self.after, "drop": self.drop, "bytes_before": self.bytes_before,
+                "bytes_after": self.bytes_after, "ms_per_sample_before": round(self.ms_before, 4),
+                "ms_per_sample_after": round(self.ms_after, 4), "speedup": round(self.speedup, 3),
+                "forced": self.forced}  # fmt: skip
+
+
+def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> QuantizeResult:
+    from seiscli.deploy.quantize import quantize
+    from seiscli.deploy.runtime import OnnxModel, load_model
+    from seiscli.training.tasks import make_task
+
+    progress = progress or SilentProgress()
+    if cfg.model.suffix != ".onnx":
+        raise ConfigError(f"{cfg.model}: seis quantize takes an ONNX model",
+                          f"export the checkpoint first: seis export {cfg.model} MODEL.onnx")  # fmt: skip
+    if cfg.out.suffix != ".onnx":
+        raise ConfigError(f"{cfg.out}: name the quantized model *.onnx")
+    check_writable(cfg.out, cfg.overwrite)
+    card, original = load_model(cfg.model)
+    task = make_task(**card["task"])
+    gate = EvaluateConfig(model=cfg.model, dataset=cfg.calibration, split=cfg.split, batch_size=cfg.batch_size,
+                          workers=cfg.workers, precision="fp32")  # fmt: skip
+    before = _metric(card, original, gate, task, progress)
+    with atomic_output(cfg.out, cfg.overwrite) as tmp:
+        progress.log(f"quantizing {cfg.model} ({cfg.mode})")
+        mode = quantize(cfg.model, tmp, cfg.mode, _calibration_batches(cfg))
+        quantized = OnnxModel(tmp)
+        after = _metric(card, quantized, gate, task, progress)
+        drop = before - after if task.higher_is_better else after - before
+        ms_before, ms_after = _per_sample_ms(original, quantized, card, cfg.batch_size)
+        result = QuantizeResult(cfg.out, mode, task.primary_metric, before, after, drop, cfg.model.stat().st_size,
+                                tmp.stat().st_size, ms_before, ms_after, forced=drop > cfg.max_drop)  # fmt: skip
+        if drop > cfg.max_drop and not cfg.force:
+            raise AccuracyGateError(f"{mode} quantization costs {drop:.4f} {task.primary_metric} on {cfg.split} "
+                                    f"({before:.4f} -> {after:.4f}), more than --max-drop {cfg.max_drop}; "
+                                    "nothing was written",
+                                    "try another --mode, more --calibration-samples, or --force")  # fmt: skip
+    return result
+
+
+def _metric(card, model, gate: EvaluateConfig, task, progress: Progress) -> float:
+    from seiscli.stages.evaluate import evaluate_model
+
+    samples, metrics = evaluate_model(card, model, gate, progress)
+    if samples == 0:
+        raise ConfigError(f"{gate.dataset} has no {gate.split} samples to compare the models on",
+                          "choose another --split")  # fmt: skip
+    return float(metrics[task.primary_metric])
+
+
+def _calibration_batches(cfg: QuantizeConfig):
+    """Up to ``calibration_samples`` train samples, evenly spread over the split, in batches."""
+    from seiscli.storage.dataset import open_dataset
+
+    dataset = open_dataset(cfg.calibration)
+    indices = np.flatnonzero(dataset.group["split"][...] == dataset.attrs["splits"].index("train"))
+    if len(indices) == 0:
+        raise ConfigError(f"{cfg.calibration} has no train samples to calibrate on")
+    chosen = indices[np.linspace(0, len(indices) - 1, min(cfg.calibration_samples, len(indices))).astype(int)]
+    for start in range(0, len(chosen), cfg.batch_size):
+        yield np.asarray(dataset.x.get_orthogonal_selection((chosen[start : start + cfg.batch_size],)), np.float32)
+
+
+def _per_sample_ms(original, quantized, card, batch: int) -> tuple[float, float]:
+    """Milliseconds per sample of each model on one batch: the median of runs taken in turns."""
+    import torch
+
+    from seiscli.deploy.export import sample_batch
+
+    x = sample_batch(list(card["sample_shape"]), batch)
+    times: tuple[list[float], list[float]] = ([], [])
+    for model in (original, quantized):
+        model(x)  # warm-up: kernels chosen, buffers allocated
+    for _ in range(TIMED_RUNS):
+        for model, spent in zip((original, quantized), times):
+            started = time.perf_counter()
+            with torch.no_grad():
+                model(x)
+            spent.append(time.perf_counter() - started)
+    return tuple(1000 * statistics.median(spent) / batch for spent in times)
