@@ -12,23 +12,34 @@ from seiscli.cli._runner import Common, run_command
 @with_common_options
 def info(
     common: Common,
-    path: Annotated[Path, typer.Argument(help="Artifact to describe: a store, a SEG-Y file or a checkpoint.")],
+    path: Annotated[
+        Path | None, typer.Argument(help="Artifact to describe: a store, a SEG-Y file or a checkpoint.")
+    ] = None,
+    models: Annotated[bool, typer.Option("--models", help="List the registered models instead.")] = False,
 ) -> None:
-    """Describe an artifact: geometry, traces, storage, statistics and provenance."""
+    """Describe an artifact: geometry, traces, storage, statistics and provenance; or list the models."""
 
     def stage(progress):
-        from seiscli.stages.info import run_info
+        from seiscli.errors import ConfigError
+        from seiscli.stages.info import model_catalogue, run_info
 
-        return run_info(path)
+        if models == (path is not None):
+            raise ConfigError("give either an artifact PATH or --models")
+        return model_catalogue() if models else run_info(path)
 
     run_command(common, stage, lambda facts: (format_facts(facts), facts, None))
 
 
 def format_facts(facts: dict[str, Any]) -> str:
     """The human summary of ``seis info``."""
-    formats = {"segy": format_segy, "labels": format_labels, "dataset": format_dataset, "synth": format_synth,
+    formats = {"models": format_models, "segy": format_segy, "labels": format_labels, "dataset": format_dataset, "synth": format_synth,
                "checkpoint": format_checkpoint}  # fmt: skip
     return formats.get(facts["kind"], format_volume)(facts)
+
+
+def format_models(facts: dict[str, Any]) -> str:
+    width = max(len(entry["name"]) for entry in facts["models"])
+    return "\n".join(f"{entry['name']:<{width}}  {entry['doc']}" for entry in facts["models"])
 
 
 def _made_by(facts: dict[str, Any]) -> list[str]:

@@ -181,3 +181,11 @@ def _codec_names(array) -> list[str]:
 
 def _stored_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def model_catalogue() -> dict[str, Any]:
+    """Every registered model with the first line of its description (``seis info --models``)."""
+    from seiscli.models import list_models, model_entry
+
+    entries = [{"name": name, "doc": model_entry(name).doc.splitlines()[0]} for name in list_models()]
+    return {"kind": "models", "models": entries}

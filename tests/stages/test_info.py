@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from seiscli.config.ingest import IngestConfig
@@ -40,3 +42,18 @@ def test_not_an_artifact(tmp_path):
         run_info(tmp_path / "folder")
     with pytest.raises(NotAnArtifactError):
         run_info(tmp_path / "missing")
+
+
+def test_models_lists_every_registered_model_with_its_description():
+    from typer.testing import CliRunner
+
+    from seiscli.cli.main import app
+    from seiscli.models import list_models
+
+    listing = CliRunner().invoke(app, ["info", "--models", "--json"])
+    assert listing.exit_code == 0, listing.output
+    entries = json.loads(listing.stdout)["models"]
+    names = [entry["name"] for entry in entries]
+    assert names == list_models() and "vit_t8_unetr" in names and all(entry["doc"] for entry in entries)
+    neither = CliRunner().invoke(app, ["info"])
+    assert neither.exit_code == 1 and "either an artifact PATH or --models" in neither.output
