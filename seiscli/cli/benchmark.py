@@ -166,3 +166,69 @@ def _infer_report(r):
                "memory_growth": r.memory_growth, "memory_bounded": r.memory_bounded,
                "memory_tolerance": r.memory_tolerance, "monai_layout": r.monai_layout, "warnings": r.warnings}  # fmt: skip
     return "\n".join(lines), payload, None
+
+
+@benchmark_app.command("model")
+@with_common_options
+def model_benchmark(
+    common: Common,
+    model: Annotated[Path, typer.Argument(help="Task checkpoint (seis finetune).")],
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset store: INT8 calibration (train) and each contender's metric.")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Split the metric is measured on (default test).")] = None,
+    batch_sizes: Annotated[str | None, typer.Option(help="Comma-separated batch sizes (default 1,32).")] = None,
+    runs: Annotated[int | None, typer.Option(help="Timed calls per contender and batch (default 10).")] = None,
+    mode: Annotated[str | None, typer.Option(help="INT8 quantization: auto (default), static or dynamic.")] = None,
+    contenders: Annotated[
+        str | None, typer.Option(help="Comma-separated: torch,torch-bf16,onnx,onnx-int8 (default all).")
+    ] = None,
+    tta: Annotated[bool | None, typer.Option(help="Score with flip TTA.")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Also draw the comparison to this PNG.")] = None,
+) -> None:
+    """Latency and throughput of a checkpoint in torch (fp32, bf16), ONNX Runtime and INT8; metrics with --dataset."""
+    flags = dict(model=model, dataset=dataset, split=split, batch_sizes=batch_sizes, runs=runs, mode=mode,
+                 contenders=contenders, tta=tta)  # fmt: skip
+
+    def stage(progress):
+        from seiscli.config.benchmark import ModelBenchmarkConfig
+        from seiscli.stages.benchmark_model import run_model_benchmark
+
+        result = run_model_benchmark(resolve_config(ModelBenchmarkConfig, "benchmark_model", common, flags), progress)
+        if plot is not None:
+            from seiscli.viz.benchmark import draw_model_benchmark
+
+            draw_model_benchmark(result, plot)
+        return result
+
+    run_command(common, stage, _model_report)
+
+
+def _model_report(r):
+    from seiscli.bench.machine import machine_line
+
+    header = f"{'contender':<11} {'MB':>7}" + "".join(f" {f'ms/b{b}':>9} {'samples/s':>9} {'vs onnx':>7}"
+                                                       for b in r.batch_sizes)  # fmt: skip
+    quantized = f", INT8 {r.quantization}" if r.quantization else ""
+    lines = [f"model benchmark: {r.model}, {r.task}, samples {'x'.join(map(str, r.sample_shape))}{quantized}",
+             machine_line(r.machine), "contenders take turns; median of the timed calls",
+             header + (f" {r.metric_name:>8}" if any(row.metric is not None for row in r.rows) else "")]  # fmt: skip
+    rows = []
+    for row in r.rows:
+        cells = f"{row.name:<11} {row.megabytes:7.1f}"
+        entry = {"name": row.name, "megabytes": row.megabytes, "metric": row.metric, "batches": {}}
+        for b in r.batch_sizes:
+            ratio = r.speedup(row.name, b)
+            cells += f" {row.ms_per_batch[b]:9.2f} {row.samples_per_s(b):9.1f} " + (
+                f"{ratio:6.2f}x" if ratio else "      -"
+            )
+            entry["batches"][str(b)] = {
+                "ms": row.ms_per_batch[b],
+                "samples_per_s": row.samples_per_s(b),
+                "vs_onnx": ratio,
+            }
+        lines.append(cells + (f" {row.metric:8.4f}" if row.metric is not None else ""))
+        rows.append(entry)
+    payload = {"model": str(r.model), "task": r.task, "metric": r.metric_name, "sample_shape": r.sample_shape,
+               "quantization": r.quantization, "machine": r.machine, "rows": rows}  # fmt: skip
+    return "\n".join(lines), payload, None

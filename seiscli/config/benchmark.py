@@ -90,3 +90,32 @@ class InferBenchmarkConfig(StrictModel):
         if unknown or not value:
             raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(INFER_CONTENDERS)}")
         return value
+
+
+MODEL_CONTENDERS = ("torch", "torch-bf16", "onnx", "onnx-int8")
+
+
+class ModelBenchmarkConfig(StrictModel):
+    """``seis benchmark model``: one checkpoint in torch (fp32, bf16), its ONNX export and its INT8 version."""
+
+    model: Path  # a task checkpoint
+    dataset: str | None = None  # calibrates INT8 (train split) and scores every contender on ``split``
+    split: Literal["train", "val", "test"] = "test"
+    batch_sizes: tuple[PositiveInt, ...] = (1, 32)
+    runs: PositiveInt = 10  # timed calls per contender and batch size (the median is reported)
+    mode: Literal["auto", "static", "dynamic"] = "auto"  # the INT8 quantization
+    contenders: CommaStrings = MODEL_CONTENDERS
+    tta: bool = False  # score with flip TTA
+
+    @field_validator("batch_sizes", mode="before")
+    @classmethod
+    def _parse_batches(cls, value: object) -> object:
+        return tuple(int(v) for v in value.split(",")) if isinstance(value, str) else value
+
+    @field_validator("contenders")
+    @classmethod
+    def _check_contenders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = set(value) - set(MODEL_CONTENDERS)
+        if unknown or not value:
+            raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(MODEL_CONTENDERS)}")
+        return value

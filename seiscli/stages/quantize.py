@@ -71,7 +71,7 @@ def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> Quant
     before = _metric(card, original, gate, task, progress)
     with atomic_output(cfg.out, cfg.overwrite) as tmp:
         progress.log(f"quantizing {cfg.model} ({cfg.mode})")
-        mode = quantize(cfg.model, tmp, cfg.mode, _calibration_batches(cfg))
+        mode = quantize(cfg.model, tmp, cfg.mode, calibration_batches(cfg))
         quantized = OnnxModel(tmp)
         after = _metric(card, quantized, gate, task, progress)
         drop = before - after if task.higher_is_better else after - before
@@ -96,7 +96,7 @@ def _metric(card, model, gate: EvaluateConfig, task, progress: Progress) -> floa
     return float(metrics[task.primary_metric])
 
 
-def _calibration_batches(cfg: QuantizeConfig):
+def calibration_batches(cfg: QuantizeConfig):
     """Up to ``calibration_samples`` train samples, evenly spread over the split, in batches."""
     from seiscli.storage.dataset import open_dataset
 

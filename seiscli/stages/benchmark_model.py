@@ -1,0 +1,152 @@
+"""``seis benchmark model CHECKPOINT``: a checkpoint in torch (fp32 and bf16) next to its ONNX export and
+that export quantized to INT8 (ONNX Runtime), all in one run on the same inputs.
+
+For every contender and batch size: the median seconds of ``runs`` calls after a warm-up call, as
+milliseconds per batch and samples per second; the file size; and, with a dataset, the task's metric on
+its split. Ratios are against ONNX Runtime fp32. The contenders take turns within each batch size, so
+a change of machine load touches them alike.
+"""
+
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from seiscli.config.benchmark import ModelBenchmarkConfig
+from seiscli.progress import Progress, SilentProgress
+
+
+@dataclass
+class ModelRow:
+    name: str
+    megabytes: float
+    ms_per_batch: dict[int, float] = field(default_factory=dict)
+    metric: float | None = None
+
+    def samples_per_s(self, batch: int) -> float:
+        return 1000 * batch / self.ms_per_batch[batch]
+
+
+@dataclass
+class ModelBenchmark:
+    model: Path
+    task: str
+    metric_name: str
+    sample_shape: list[int]
+    batch_sizes: tuple[int, ...]
+    quantization: str | None
+    machine: dict[str, Any]
+    rows: list[ModelRow]
+
+    def speedup(self, name: str, batch: int) -> float | None:
+        """``name``'s speed over ONNX Runtime fp32 at ``batch``."""
+        base = next((r for r in self.rows if r.name == "onnx"), None)
+        row = next(r for r in self.rows if r.name == name)
+        return None if base is None else base.ms_per_batch[batch] / row.ms_per_batch[batch]
+
+
+def run_model_benchmark(cfg: ModelBenchmarkConfig, progress: Progress | None = None) -> ModelBenchmark:
+    from seiscli.bench.machine import describe_machine
+    from seiscli.training.checkpoint import load_checkpoint
+
+    progress = progress or SilentProgress()
+    card, model = load_checkpoint(cfg.model, merge=True)
+    shape = [int(s) for s in card["sample_shape"]]
+    with tempfile.TemporaryDirectory() as scratch:
+        contenders, quantization = _contenders(cfg, card, model, Path(scratch), progress)
+        rows = [ModelRow(name, size / 1e6) for name, (_, size) in contenders.items()]
+        for batch in cfg.batch_sizes:
+            progress.log(f"timing batch {batch}")
+            for row, seconds in zip(rows, _time_in_turns([c for c, _ in contenders.values()], shape, batch, cfg.runs)):
+                row.ms_per_batch[batch] = 1000 * seconds
+        if cfg.dataset is not None:
+            for row, (call, _) in zip(rows, contenders.values()):
+                progress.log(f"scoring {row.name} on {cfg.split}")
+                row.metric = _score(card, call, cfg)
+    from seiscli.training.tasks import make_task
+
+    task = make_task(**card["task"])
+    return ModelBenchmark(cfg.model, task.name, task.primary_metric, shape, cfg.batch_sizes, quantization,
+                          describe_machine(), rows)  # fmt: skip
+
+
+def _contenders(cfg: ModelBenchmarkConfig, card, model, scratch: Path, progress: Progress):
+    """{name: (callable on (B, C, *S) tensors, bytes)} in ``cfg.contenders`` order; the INT8 mode used."""
+    from seiscli.deploy.runtime import OnnxModel
+
+    weights = cfg.model.stat().st_size
+    found: dict[str, tuple[Any, int]] = {}
+    quantization = None
+    exported = scratch / "model.onnx"
+    if {"onnx", "onnx-int8"} & set(cfg.contenders):
+        from seiscli.deploy.export import export_onnx
+
+        progress.log("exporting to ONNX")
+        export_onnx(cfg.model, exported)
+    if "onnx-int8" in cfg.contenders:
+        from seiscli.deploy.quantize import quantize
+
+        progress.log("quantizing to INT8")
+        quantization = quantize(exported, scratch / "int8.onnx", cfg.mode, _calibration(cfg, card))
+    bf16 = torch.autocast("cpu", dtype=torch.bfloat16)
+    for name in cfg.contenders:
+        if name == "torch":
+            found[name] = (model, weights)
+        elif name == "torch-bf16":
+            found[name] = (_under(bf16, model), weights)
+        elif name == "onnx":
+            found[name] = (OnnxModel(exported), exported.stat().st_size)
+        else:
+            found[name] = (OnnxModel(scratch / "int8.onnx"), (scratch / "int8.onnx").stat().st_size)
+    return found, quantization
+
+
+def _under(context, model):
+    def call(x):
+        with context:
+            return model(x).float()
+
+    return call
+
+
+def _calibration(cfg: ModelBenchmarkConfig, card):
+    """Batches of the dataset's train samples, or of random inputs in a sample's range without a dataset."""
+    if cfg.dataset is not None:
+        from seiscli.config.quantize import QuantizeConfig
+        from seiscli.stages.quantize import calibration_batches
+
+        return calibration_batches(QuantizeConfig(model=cfg.model, out="unused.onnx", calibration=cfg.dataset))
+    from seiscli.deploy.export import sample_batch
+
+    return (sample_batch(list(card["sample_shape"]), 32, seed=i).numpy() for i in range(4))
+
+
+def _time_in_turns(calls: list, shape: list[int], batch: int, runs: int) -> list[float]:
+    """The median seconds per call of each of ``calls`` on one batch, taking turns run by run."""
+    from seiscli.deploy.export import sample_batch
+
+    x = sample_batch(shape, batch)
+    spent: list[list[float]] = [[] for _ in calls]
+    with torch.inference_mode():
+        for call in calls:
+            call(x)  # warm-up
+        for _ in range(runs):
+            for call, times in zip(calls, spent):
+                started = time.perf_counter()
+                call(x)
+                times.append(time.perf_counter() - started)
+    return [statistics.median(times) for times in spent]
+
+
+def _score(card, call, cfg: ModelBenchmarkConfig) -> float:
+    from seiscli.config.evaluate import EvaluateConfig
+    from seiscli.stages.evaluate import evaluate_model
+    from seiscli.training.tasks import make_task
+
+    gate = EvaluateConfig(model=cfg.model, dataset=cfg.dataset, split=cfg.split, tta=cfg.tta, precision="fp32")
+    _, metrics = evaluate_model(card, call, gate)
+    return float(metrics[make_task(**card["task"]).primary_metric])
