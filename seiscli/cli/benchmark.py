@@ -232,3 +232,52 @@ def _model_report(r):
     payload = {"model": str(r.model), "task": r.task, "metric": r.metric_name, "sample_shape": r.sample_shape,
                "quantization": r.quantization, "machine": r.machine, "rows": rows}  # fmt: skip
     return "\n".join(lines), payload, None
+
+
+@benchmark_app.command("train")
+@with_common_options
+def train_benchmark(
+    common: Common,
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated registered models (default unet,res_unet,vit_t8_unetr).")
+    ] = None,
+    size: Annotated[str | None, typer.Option(help="Section samples HxW (default 128x128).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Samples per step (default 16).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Timed steps per model and precision (default 10).")] = None,
+    warmup: Annotated[int | None, typer.Option(help="Untimed steps first (default 2).")] = None,
+    precisions: Annotated[str | None, typer.Option(help="Comma-separated: fp32,bf16 (default both).")] = None,
+) -> None:
+    """Training steps/s and samples/s of registered models on this machine, fp32 against bf16."""
+    flags = dict(models=models, size=size, batch_size=batch_size, steps=steps, warmup=warmup, precisions=precisions)
+
+    def stage(progress):
+        from seiscli.config.benchmark import TrainBenchmarkConfig
+        from seiscli.stages.benchmark_train import run_train_benchmark
+
+        return run_train_benchmark(resolve_config(TrainBenchmarkConfig, "benchmark_train", common, flags), progress)
+
+    run_command(common, stage, _train_report)
+
+
+def _train_report(r):
+    from seiscli.bench.machine import machine_line
+
+    cells = "".join(f" {f'{p} steps/s':>14} {'samples/s':>9}" for p in r.precisions)
+    ratio = "bf16/fp32" if set(r.precisions) == {"fp32", "bf16"} else ""
+    lines = [f"train benchmark: batch {r.batch_size}, AdamW on one batch in memory; precisions take turns",
+             machine_line(r.machine), f"{'model':<22} {'params':>8} {'input':>12}{cells} {ratio:>9}"]  # fmt: skip
+    rows = []
+    for row in r.rows:
+        line = f"{row.model:<22} {row.parameters / 1e6:7.2f}M {'x'.join(map(str, row.input_shape)):>12}"
+        entry = {"model": row.model, "parameters": row.parameters, "input_shape": row.input_shape, "precisions": {}}
+        for p in r.precisions:
+            seconds = row.seconds_per_step[p]
+            line += f" {1 / seconds:14.2f} {r.batch_size / seconds:9.1f}"
+            entry["precisions"][p] = {"steps_per_s": 1 / seconds, "samples_per_s": r.batch_size / seconds}
+        if ratio:
+            entry["bf16_speedup"] = row.seconds_per_step["fp32"] / row.seconds_per_step["bf16"]
+            line += f" {entry['bf16_speedup']:8.2f}x"
+        lines.append(line)
+        rows.append(entry)
+    payload = {"batch_size": r.batch_size, "machine": r.machine, "rows": rows}
+    return "\n".join(lines), payload, None

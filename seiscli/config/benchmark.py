@@ -119,3 +119,26 @@ class ModelBenchmarkConfig(StrictModel):
         if unknown or not value:
             raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(MODEL_CONTENDERS)}")
         return value
+
+
+class TrainBenchmarkConfig(StrictModel):
+    """``seis benchmark train``: training steps per second of registered models, fp32 against bf16."""
+
+    models: CommaStrings = ("unet", "res_unet", "vit_t8_unetr")
+    size: tuple[PositiveInt, PositiveInt] = (128, 128)  # section samples (velocity models take OpenFWI gathers)
+    batch_size: PositiveInt = 16
+    steps: PositiveInt = 10  # timed steps per model and precision
+    warmup: NonNegativeInt = 2
+    precisions: CommaStrings = ("fp32", "bf16")
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _parse_shape(cls, value: object) -> object:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("precisions")
+    @classmethod
+    def _check_precisions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or set(value) - {"fp32", "bf16"}:
+            raise ValueError(f"precisions are fp32 and/or bf16, got {', '.join(value)}")
+        return value
