@@ -10,6 +10,17 @@ from seiscli.cli._runner import Common, resolve_config, run_command
 
 benchmark_app = typer.Typer(help="Measure seis side by side with the tools it replaces.", no_args_is_help=True)
 
+PlotOpt = Annotated[Path | None, typer.Option(help="Also draw the comparison to this PNG.")]
+
+
+def _drawn(result, plot: Path | None):
+    """``result``, after drawing it to ``plot`` when asked."""
+    if plot is not None:
+        from seiscli.viz.benchmark import draw_benchmark
+
+        draw_benchmark(result, plot)
+    return result
+
 
 @benchmark_app.command("ingest")
 @with_common_options
@@ -23,6 +34,7 @@ def ingest_benchmark(
     contenders: Annotated[str | None, typer.Option(help="Comma-separated: seis,mdio,segyio (default all).")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Folder for the temporary files (default: system temp).")] = None,
     keep: Annotated[bool | None, typer.Option(help="Keep the generated files.")] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Time seis ingest against MDIO's segy_to_mdio and a raw segyio read: MB/s, ratios, peak memory."""
     flags = dict(size=size, samples=samples, format=format, contenders=contenders, workdir=workdir, keep=keep)
@@ -31,7 +43,8 @@ def ingest_benchmark(
         from seiscli.config.benchmark import IngestBenchmarkConfig
         from seiscli.stages.benchmark import run_ingest_benchmark
 
-        return run_ingest_benchmark(resolve_config(IngestBenchmarkConfig, "benchmark_ingest", common, flags), progress)
+        return _drawn(run_ingest_benchmark(resolve_config(IngestBenchmarkConfig, "benchmark_ingest", common, flags),
+                                           progress), plot)  # fmt: skip
 
     def report(result):
         lines = [f"ingest benchmark: {result.file_mb:.0f} MB SEG-Y, {' x '.join(map(str, result.grid))} ({result.sample_format.upper()} float)",
@@ -66,6 +79,7 @@ def loader_benchmark(
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the order, augmentations and weights (default 0).")] = None,
     precision: Annotated[str | None, typer.Option(help="auto (bf16 where the CPU has it), bf16 or fp32.")] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Time the loader, then a tiny U-Net's training step on its batches (samples/s each, and their ratio)."""
     flags = dict(dataset=dataset, split=split, batch_size=batch_size, workers=workers, batches=batches, steps=steps,
@@ -75,7 +89,8 @@ def loader_benchmark(
         from seiscli.config.benchmark import LoaderBenchmarkConfig
         from seiscli.stages.benchmark_loader import run_loader_benchmark
 
-        return run_loader_benchmark(resolve_config(LoaderBenchmarkConfig, "benchmark_loader", common, flags), progress)
+        return _drawn(run_loader_benchmark(resolve_config(LoaderBenchmarkConfig, "benchmark_loader", common, flags),
+                                           progress), plot)  # fmt: skip
 
     def report(r):
         shape = "x".join(map(str, r.sample_shape))
@@ -124,6 +139,7 @@ def infer_benchmark(
     ] = None,
     workdir: Annotated[Path | None, typer.Option(help="Folder for the temporary files (default: system temp).")] = None,
     keep: Annotated[bool | None, typer.Option(help="Keep the generated files.")] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Time seis infer against MONAI's sliding_window_inference: windows/s, MB/s, peak memory, and the 4x bound."""
     flags = dict(size=size, volume=volume, model=model, patch=patch, overlap=overlap, batch_size=batch_size,
@@ -133,7 +149,8 @@ def infer_benchmark(
         from seiscli.config.benchmark import InferBenchmarkConfig
         from seiscli.stages.benchmark_infer import run_infer_benchmark
 
-        return run_infer_benchmark(resolve_config(InferBenchmarkConfig, "benchmark_infer", common, flags), progress)
+        return _drawn(run_infer_benchmark(resolve_config(InferBenchmarkConfig, "benchmark_infer", common, flags),
+                                          progress), plot)  # fmt: skip
 
     run_command(common, stage, _infer_report)
 
@@ -184,7 +201,7 @@ def model_benchmark(
         str | None, typer.Option(help="Comma-separated: torch,torch-bf16,onnx,onnx-int8 (default all).")
     ] = None,
     tta: Annotated[bool | None, typer.Option(help="Score with flip TTA.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Also draw the comparison to this PNG.")] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Latency and throughput of a checkpoint in torch (fp32, bf16), ONNX Runtime and INT8; metrics with --dataset."""
     flags = dict(model=model, dataset=dataset, split=split, batch_sizes=batch_sizes, runs=runs, mode=mode,
@@ -194,12 +211,8 @@ def model_benchmark(
         from seiscli.config.benchmark import ModelBenchmarkConfig
         from seiscli.stages.benchmark_model import run_model_benchmark
 
-        result = run_model_benchmark(resolve_config(ModelBenchmarkConfig, "benchmark_model", common, flags), progress)
-        if plot is not None:
-            from seiscli.viz.benchmark import draw_model_benchmark
-
-            draw_model_benchmark(result, plot)
-        return result
+        return _drawn(run_model_benchmark(resolve_config(ModelBenchmarkConfig, "benchmark_model", common, flags),
+                                          progress), plot)  # fmt: skip
 
     run_command(common, stage, _model_report)
 
@@ -246,6 +259,7 @@ def train_benchmark(
     steps: Annotated[int | None, typer.Option(help="Timed steps per model and precision (default 10).")] = None,
     warmup: Annotated[int | None, typer.Option(help="Untimed steps first (default 2).")] = None,
     precisions: Annotated[str | None, typer.Option(help="Comma-separated: fp32,bf16 (default both).")] = None,
+    plot: PlotOpt = None,
 ) -> None:
     """Training steps/s and samples/s of registered models on this machine, fp32 against bf16."""
     flags = dict(models=models, size=size, batch_size=batch_size, steps=steps, warmup=warmup, precisions=precisions)
@@ -254,7 +268,8 @@ def train_benchmark(
         from seiscli.config.benchmark import TrainBenchmarkConfig
         from seiscli.stages.benchmark_train import run_train_benchmark
 
-        return run_train_benchmark(resolve_config(TrainBenchmarkConfig, "benchmark_train", common, flags), progress)
+        return _drawn(run_train_benchmark(resolve_config(TrainBenchmarkConfig, "benchmark_train", common, flags),
+                                          progress), plot)  # fmt: skip
 
     run_command(common, stage, _train_report)
 
