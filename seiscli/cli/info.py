@@ -19,12 +19,12 @@ def info(
 ) -> None:
     """Describe an artifact: geometry, traces, storage, statistics and provenance; or list the models."""
 
+    if models == (path is not None):
+        raise typer.BadParameter("give either an artifact PATH or --models")
+
     def stage(progress):
-        from seiscli.errors import ConfigError
         from seiscli.stages.info import model_catalogue, run_info
 
-        if models == (path is not None):
-            raise ConfigError("give either an artifact PATH or --models")
         return model_catalogue() if models else run_info(path)
 
     run_command(common, stage, lambda facts: (format_facts(facts), facts, None))

@@ -56,4 +56,4 @@ def test_models_lists_every_registered_model_with_its_description():
     names = [entry["name"] for entry in entries]
     assert names == list_models() and "vit_t8_unetr" in names and all(entry["doc"] for entry in entries)
     neither = CliRunner().invoke(app, ["info"])
-    assert neither.exit_code == 1 and "either an artifact PATH or --models" in neither.output
+    assert neither.exit_code == 2 and "either an artifact PATH or --models" in neither.output

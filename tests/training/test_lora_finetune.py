@@ -126,8 +126,10 @@ def test_killed_lora_run_resumes_to_the_same_weights_and_two_processes_train_ali
         other = load_file(tmp_path / run / "last.safetensors")
         assert all(np.allclose(first[k].numpy(), other[k].numpy(), atol=tolerance) for k in first), run
     weights = load_file(tmp_path / "vit.safetensors")
-    assert all(torch.equal(first[k], weights[base_name(k).removeprefix("backbone.model.")])
-               for k in first if k.startswith("backbone.") and ".lora_" not in k)  # fmt: skip
+    # The base stays as loaded; only the position embedding was resampled on loading, to the samples' grid.
+    base = [k for k in first if k.startswith("backbone.") and ".lora_" not in k and not k.endswith("pos_embed")]
+    changed = [k for k in base if not torch.equal(first[k], weights[base_name(k).removeprefix("backbone.model.")])]
+    assert base and changed == []
 
 
 def test_command_passes_the_lora_flags(tmp_path, monkeypatch):
