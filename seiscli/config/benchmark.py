@@ -21,6 +21,14 @@ def parse_bytes(text: str) -> int:
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
 
 
+def known_contenders(value: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """``value`` when it names at least one contender and only ``allowed`` ones."""
+    unknown = set(value) - set(allowed)
+    if unknown or not value:
+        raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(allowed)}")
+    return value
+
+
 class IngestBenchmarkConfig(StrictModel):
     """``seis benchmark ingest``: seis vs MDIO vs a raw segyio read on one generated SEG-Y file."""
 
@@ -39,10 +47,7 @@ class IngestBenchmarkConfig(StrictModel):
     @field_validator("contenders")
     @classmethod
     def _check_contenders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = set(value) - set(CONTENDERS)
-        if unknown or not value:
-            raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(CONTENDERS)}")
-        return value
+        return known_contenders(value, CONTENDERS)
 
 
 class LoaderBenchmarkConfig(StrictModel):
@@ -86,10 +91,7 @@ class InferBenchmarkConfig(StrictModel):
     @field_validator("contenders")
     @classmethod
     def _check_contenders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = set(value) - set(INFER_CONTENDERS)
-        if unknown or not value:
-            raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(INFER_CONTENDERS)}")
-        return value
+        return known_contenders(value, INFER_CONTENDERS)
 
 
 MODEL_CONTENDERS = ("torch", "torch-bf16", "onnx", "onnx-int8")
@@ -115,10 +117,7 @@ class ModelBenchmarkConfig(StrictModel):
     @field_validator("contenders")
     @classmethod
     def _check_contenders(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        unknown = set(value) - set(MODEL_CONTENDERS)
-        if unknown or not value:
-            raise ValueError(f"unknown contender(s) {sorted(unknown)}; choose from {', '.join(MODEL_CONTENDERS)}")
-        return value
+        return known_contenders(value, MODEL_CONTENDERS)
 
 
 class TrainBenchmarkConfig(StrictModel):
