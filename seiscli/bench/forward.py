@@ -1,7 +1,9 @@
 """How fast a model runs forward on this machine, and how large it is."""
 
 import contextlib
+import statistics
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -30,3 +32,18 @@ def forward_speed(model: nn.Module, sample_shape: tuple[int, ...], batch_size: i
             synchronize()
             passes += 1
     return passes * batch_size / (time.perf_counter() - started)
+
+
+def time_in_turns(calls: list[Callable], x: torch.Tensor, runs: int) -> list[float]:
+    """The median seconds of each of ``calls`` on ``x``, after one warm-up call each; the calls take
+    turns run by run, so a change of machine load touches them alike."""
+    spent: list[list[float]] = [[] for _ in calls]
+    with torch.inference_mode():
+        for call in calls:
+            call(x)  # kernels chosen, buffers allocated
+        for _ in range(runs):
+            for call, times in zip(calls, spent):
+                started = time.perf_counter()
+                call(x)
+                times.append(time.perf_counter() - started)
+    return [statistics.median(times) for times in spent]

@@ -4,7 +4,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PositiveInt, ValidationError
 
 from seiscli.errors import ConfigError
 
@@ -21,6 +21,11 @@ def parse_size(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.lower().replace(",", "x").split("x") if part.strip())
 
 
+def size_items(value: object) -> object:
+    """``parse_size`` for strings; tuples and lists (a config file's) pass as they are."""
+    return parse_size(value) if isinstance(value, str) else value
+
+
 def listify(value: object) -> object:
     """One path or several: a single value becomes a list, paths become strings."""
     if isinstance(value, str | Path):
@@ -32,6 +37,11 @@ def listify(value: object) -> object:
 CommaStrings = Annotated[tuple[str, ...], BeforeValidator(comma_items)]
 Fractions3 = Annotated[tuple[float, float, float], BeforeValidator(comma_items)]
 FloatPair = Annotated[tuple[float, float], BeforeValidator(comma_items)]
+CommaInts = Annotated[tuple[PositiveInt, ...], BeforeValidator(comma_items)]
+# Sizes written "128x128" or "64,64,64" on the command line.
+SizePair = Annotated[tuple[PositiveInt, PositiveInt], BeforeValidator(size_items)]
+Size3 = Annotated[tuple[PositiveInt, PositiveInt, PositiveInt], BeforeValidator(size_items)]
+Sizes = Annotated[tuple[PositiveInt, ...], BeforeValidator(size_items)]
 # One location or several (stores, files): a single one is a list of one.
 Locations = Annotated[list[str], BeforeValidator(listify)]
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
 
-from seiscli.config.base import CommaStrings, StrictModel, parse_size
+from seiscli.config.base import CommaInts, CommaStrings, Size3, SizePair, StrictModel
 
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 1024, "m": 1e6, "mb": 1e6, "mib": 1024**2,
           "g": 1e9, "gb": 1e9, "gib": 1024**3}  # fmt: skip
@@ -72,21 +72,16 @@ INFER_CONTENDERS = ("seis", "monai")
 class InferBenchmarkConfig(StrictModel):
     """``seis benchmark infer``: seis's streaming inference against MONAI's sliding_window_inference."""
 
-    size: tuple[PositiveInt, PositiveInt, PositiveInt] = (128, 128, 256)  # inlines x crosslines x samples
+    size: Size3 = (128, 128, 256)  # inlines x crosslines x samples
     volume: str | None = None  # a volume store to use instead of a generated one (no 4x run then)
     model: str = "unet_small"  # a checkpoint, or a registered model freshly initialized
-    patch: tuple[PositiveInt, PositiveInt] = (128, 128)  # window of a fresh model (a checkpoint has its own)
+    patch: SizePair = (128, 128)  # window of a fresh model (a checkpoint has its own)
     overlap: float = Field(0.5, ge=0, lt=1)
     batch_size: PositiveInt = 16
     contenders: CommaStrings = INFER_CONTENDERS
     memory_check: bool = True  # also run seis on a volume 4x larger (2x inlines, 2x crosslines)
     workdir: Path | None = None
     keep: bool = False
-
-    @field_validator("size", "patch", mode="before")
-    @classmethod
-    def _parse_shape(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("contenders")
     @classmethod
@@ -103,16 +98,11 @@ class ModelBenchmarkConfig(StrictModel):
     model: Path  # a task checkpoint
     dataset: str | None = None  # calibrates INT8 (train split) and scores every contender on ``split``
     split: Literal["train", "val", "test"] = "test"
-    batch_sizes: tuple[PositiveInt, ...] = (1, 32)
+    batch_sizes: CommaInts = (1, 32)
     runs: PositiveInt = 10  # timed calls per contender and batch size (the median is reported)
     mode: Literal["auto", "static", "dynamic"] = "auto"  # the INT8 quantization
     contenders: CommaStrings = MODEL_CONTENDERS
     tta: bool = False  # score with flip TTA
-
-    @field_validator("batch_sizes", mode="before")
-    @classmethod
-    def _parse_batches(cls, value: object) -> object:
-        return tuple(int(v) for v in value.split(",")) if isinstance(value, str) else value
 
     @field_validator("contenders")
     @classmethod
@@ -124,16 +114,11 @@ class TrainBenchmarkConfig(StrictModel):
     """``seis benchmark train``: training steps per second of registered models, fp32 against bf16."""
 
     models: CommaStrings = ("unet", "res_unet", "vit_t8_unetr")
-    size: tuple[PositiveInt, PositiveInt] = (128, 128)  # section samples (velocity models take OpenFWI gathers)
+    size: SizePair = (128, 128)  # section samples (velocity models take OpenFWI gathers)
     batch_size: PositiveInt = 16
     steps: PositiveInt = 10  # timed steps per model and precision
     warmup: NonNegativeInt = 2
     precisions: CommaStrings = ("fp32", "bf16")
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _parse_shape(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("precisions")
     @classmethod

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import Field, PositiveInt, field_validator
 
-from seiscli.config.base import StrictModel, parse_size
+from seiscli.config.base import Sizes, StrictModel
 from seiscli.storage.dataset import SPLITS
 
 # The options that choose a section, and the kinds of artifact each option applies to.
@@ -36,13 +36,8 @@ class PlotConfig(StrictModel):
     clip: float | None = Field(None, gt=50, le=100)  # percentile of |amplitude| at which colours saturate (99)
     count: PositiveInt | None = None  # dataset samples in the grid (16)
     split: str | None = None  # dataset split to draw from (all splits)
-    size: tuple[PositiveInt, ...] | None = None  # picture width x height in pixels
+    size: Sizes | None = None  # picture width x height in pixels
     overwrite: bool = False
-
-    @field_validator("size", mode="before")
-    @classmethod
-    def _parse_size(cls, value: object) -> object:
-        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("split")
     @classmethod

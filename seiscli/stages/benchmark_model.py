@@ -7,9 +7,7 @@ its split. Ratios are against ONNX Runtime fp32. The contenders take turns withi
 a change of machine load touches them alike.
 """
 
-import statistics
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ import torch
 
 from seiscli.config.benchmark import ModelBenchmarkConfig
 from seiscli.progress import Progress, SilentProgress
+
+CALIBRATION_SAMPLES, CALIBRATION_BATCH = 256, 32  # as seis quantize's defaults
 
 
 @dataclass
@@ -50,7 +50,9 @@ class ModelBenchmark:
 
 
 def run_model_benchmark(cfg: ModelBenchmarkConfig, progress: Progress | None = None) -> ModelBenchmark:
+    from seiscli.bench.forward import time_in_turns
     from seiscli.bench.machine import describe_machine
+    from seiscli.deploy.export import sample_batch
     from seiscli.training.checkpoint import load_checkpoint
 
     progress = progress or SilentProgress()
@@ -59,9 +61,10 @@ def run_model_benchmark(cfg: ModelBenchmarkConfig, progress: Progress | None = N
     with tempfile.TemporaryDirectory() as scratch:
         contenders, quantization = _contenders(cfg, card, model, Path(scratch), progress)
         rows = [ModelRow(name, size / 1e6) for name, (_, size) in contenders.items()]
+        calls = [call for call, _ in contenders.values()]
         for batch in cfg.batch_sizes:
             progress.log(f"timing batch {batch}")
-            for row, seconds in zip(rows, _time_in_turns([c for c, _ in contenders.values()], shape, batch, cfg.runs)):
+            for row, seconds in zip(rows, time_in_turns(calls, sample_batch(shape, batch), cfg.runs)):
                 row.ms_per_batch[batch] = 1000 * seconds
         if cfg.dataset is not None:
             for row, (call, _) in zip(rows, contenders.values()):
@@ -116,37 +119,18 @@ def _under(context, model):
 def _calibration(cfg: ModelBenchmarkConfig, card):
     """Batches of the dataset's train samples, or of random inputs in a sample's range without a dataset."""
     if cfg.dataset is not None:
-        from seiscli.config.quantize import QuantizeConfig
         from seiscli.stages.quantize import calibration_batches
 
-        return calibration_batches(QuantizeConfig(model=cfg.model, out="unused.onnx", calibration=cfg.dataset))
+        return calibration_batches(cfg.dataset, CALIBRATION_SAMPLES, CALIBRATION_BATCH)
     from seiscli.deploy.export import sample_batch
 
-    return (sample_batch(list(card["sample_shape"]), 32, seed=i).numpy() for i in range(4))
-
-
-def _time_in_turns(calls: list, shape: list[int], batch: int, runs: int) -> list[float]:
-    """The median seconds per call of each of ``calls`` on one batch, taking turns run by run."""
-    from seiscli.deploy.export import sample_batch
-
-    x = sample_batch(shape, batch)
-    spent: list[list[float]] = [[] for _ in calls]
-    with torch.inference_mode():
-        for call in calls:
-            call(x)  # warm-up
-        for _ in range(runs):
-            for call, times in zip(calls, spent):
-                started = time.perf_counter()
-                call(x)
-                times.append(time.perf_counter() - started)
-    return [statistics.median(times) for times in spent]
+    batches = CALIBRATION_SAMPLES // CALIBRATION_BATCH
+    return (sample_batch(list(card["sample_shape"]), CALIBRATION_BATCH, seed=i).numpy() for i in range(batches))
 
 
 def _score(card, call, cfg: ModelBenchmarkConfig) -> float:
     from seiscli.config.evaluate import EvaluateConfig
-    from seiscli.stages.evaluate import evaluate_model
-    from seiscli.training.tasks import make_task
+    from seiscli.stages.evaluate import primary_score
 
-    gate = EvaluateConfig(model=cfg.model, dataset=cfg.dataset, split=cfg.split, tta=cfg.tta, precision="fp32")
-    _, metrics = evaluate_model(card, call, gate)
-    return float(metrics[make_task(**card["task"]).primary_metric])
+    return primary_score(card, call, EvaluateConfig(model=cfg.model, dataset=cfg.dataset, split=cfg.split,
+                                                    tta=cfg.tta, precision="fp32"))  # fmt: skip

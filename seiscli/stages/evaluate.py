@@ -66,6 +66,17 @@ def evaluate_model(card: dict[str, Any], model, cfg: EvaluateConfig,
     return len(loader.dataset), meter.as_dict()
 
 
+def primary_score(card: dict[str, Any], model, cfg: EvaluateConfig, progress: Progress | None = None) -> float:
+    """The task's primary metric (what picks a best checkpoint) of ``model`` on ``cfg``'s split."""
+    from seiscli.training.tasks import make_task
+
+    samples, metrics = evaluate_model(card, model, cfg, progress)
+    if samples == 0:
+        raise ConfigError(f"{cfg.dataset} has no {cfg.split} samples to compare the models on",
+                          "choose another --split")  # fmt: skip
+    return float(metrics[make_task(**card["task"]).primary_metric])
+
+
 def _check_shapes(card: dict[str, Any], dataset, cfg: EvaluateConfig) -> None:
     """The model's input channels and, for a model with its own output size, the target size fit the data."""
     hint = "evaluate on data prepared like its training data"

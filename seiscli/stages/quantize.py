@@ -5,8 +5,6 @@ The quantized model is written to a temporary file, evaluated next to the origin
 the metric drops by at most ``max_drop`` (or with ``force``). A refusal writes nothing and exits 1.
 """
 
-import statistics
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +53,7 @@ class QuantizeResult:
 def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> QuantizeResult:
     from seiscli.deploy.quantize import quantize
     from seiscli.deploy.runtime import OnnxModel, load_model
+    from seiscli.stages.evaluate import primary_score
     from seiscli.training.tasks import make_task
 
     progress = progress or SilentProgress()
@@ -68,12 +67,13 @@ def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> Quant
     task = make_task(**card["task"])
     gate = EvaluateConfig(model=cfg.model, dataset=cfg.calibration, split=cfg.split, batch_size=cfg.batch_size,
                           workers=cfg.workers, precision="fp32")  # fmt: skip
-    before = _metric(card, original, gate, task, progress)
+    before = primary_score(card, original, gate, progress)
     with atomic_output(cfg.out, cfg.overwrite) as tmp:
         progress.log(f"quantizing {cfg.model} ({cfg.mode})")
-        mode = quantize(cfg.model, tmp, cfg.mode, calibration_batches(cfg))
+        batches = calibration_batches(cfg.calibration, cfg.calibration_samples, cfg.batch_size)
+        mode = quantize(cfg.model, tmp, cfg.mode, batches)
         quantized = OnnxModel(tmp)
-        after = _metric(card, quantized, gate, task, progress)
+        after = primary_score(card, quantized, gate, progress)
         drop = before - after if task.higher_is_better else after - before
         ms_before, ms_after = _per_sample_ms(original, quantized, card, cfg.batch_size)
         result = QuantizeResult(cfg.out, mode, task.primary_metric, before, after, drop, cfg.model.stat().st_size,
@@ -86,43 +86,23 @@ def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> Quant
     return result
 
 
-def _metric(card, model, gate: EvaluateConfig, task, progress: Progress) -> float:
-    from seiscli.stages.evaluate import evaluate_model
-
-    samples, metrics = evaluate_model(card, model, gate, progress)
-    if samples == 0:
-        raise ConfigError(f"{gate.dataset} has no {gate.split} samples to compare the models on",
-                          "choose another --split")  # fmt: skip
-    return float(metrics[task.primary_metric])
-
-
-def calibration_batches(cfg: QuantizeConfig):
-    """Up to ``calibration_samples`` train samples, evenly spread over the split, in batches."""
+def calibration_batches(dataset_path: str, samples: int, batch_size: int):
+    """Up to ``samples`` train samples, evenly spread over the split, in batches of ``batch_size``."""
     from seiscli.storage.dataset import open_dataset
 
-    dataset = open_dataset(cfg.calibration)
+    dataset = open_dataset(dataset_path)
     indices = np.flatnonzero(dataset.group["split"][...] == dataset.attrs["splits"].index("train"))
     if len(indices) == 0:
-        raise ConfigError(f"{cfg.calibration} has no train samples to calibrate on")
-    chosen = indices[np.linspace(0, len(indices) - 1, min(cfg.calibration_samples, len(indices))).astype(int)]
-    for start in range(0, len(chosen), cfg.batch_size):
-        yield np.asarray(dataset.x.get_orthogonal_selection((chosen[start : start + cfg.batch_size],)), np.float32)
+        raise ConfigError(f"{dataset_path} has no train samples to calibrate on")
+    chosen = indices[np.linspace(0, len(indices) - 1, min(samples, len(indices))).astype(int)]
+    for start in range(0, len(chosen), batch_size):
+        yield np.asarray(dataset.x.get_orthogonal_selection((chosen[start : start + batch_size],)), np.float32)
 
 
 def _per_sample_ms(original, quantized, card, batch: int) -> tuple[float, float]:
-    """Milliseconds per sample of each model on one batch: the median of runs taken in turns."""
-    import torch
-
+    """Milliseconds per sample of each model on one batch, the two taking turns."""
+    from seiscli.bench.forward import time_in_turns
     from seiscli.deploy.export import sample_batch
 
-    x = sample_batch(list(card["sample_shape"]), batch)
-    times: tuple[list[float], list[float]] = ([], [])
-    for model in (original, quantized):
-        model(x)  # warm-up: kernels chosen, buffers allocated
-    for _ in range(TIMED_RUNS):
-        for model, spent in zip((original, quantized), times):
-            started = time.perf_counter()
-            with torch.no_grad():
-                model(x)
-            spent.append(time.perf_counter() - started)
-    return tuple(1000 * statistics.median(spent) / batch for spent in times)
+    seconds = time_in_turns([original, quantized], sample_batch(list(card["sample_shape"]), batch), TIMED_RUNS)
+    return tuple(1000 * s / batch for s in seconds)

@@ -171,7 +171,8 @@ def test_3d_segmenter_forward_backward_and_head(name, size):
     logits = model(x)
     assert logits.shape == (2, 3, *size)
     torch.nn.functional.cross_entropy(logits, torch.randint(0, 3, (2, *size))).backward()
-    assert [n for n, p in model.named_parameters() if p.grad is None] == []
+    without_gradient = [n for n, p in model.named_parameters() if p.grad is None]
+    assert without_gradient == []
     model.reset_head(5)
     assert model(x).shape == (2, 5, *size) and model.card_args["kwargs"]["num_classes"] == 5
     rebuilt = create_model(model.card_args["name"], **model.card_args["kwargs"])

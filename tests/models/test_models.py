@@ -77,7 +77,8 @@ def test_forward_is_features_then_head(name):
         assert torch.equal(logits, model(x))
     assert isinstance(features, list) and features
     assert all(f.ndim == 4 and f.shape[0] == 2 for f in features)  # (B, C_i, H_i, W_i), never channels-last
-    assert [f.shape[-1] for f in features] == sorted((f.shape[-1] for f in features), reverse=True)
+    widths = [f.shape[-1] for f in features]
+    assert widths == sorted(widths, reverse=True)
 
 
 @pytest.mark.parametrize("name", TINY)
@@ -86,8 +87,10 @@ def test_backward_reaches_every_parameter(name):
     x, y = batch(model=name)
     F.cross_entropy(model(x), y).backward()
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    assert [n for n, p in params if p.grad is None] == []
-    assert [n for n, p in params if not torch.isfinite(p.grad).all()] == []
+    without_gradient = [n for n, p in params if p.grad is None]
+    assert without_gradient == []
+    not_finite = [n for n, p in params if not torch.isfinite(p.grad).all()]
+    assert not_finite == []
 
 
 @pytest.mark.parametrize("name", TINY)
@@ -112,7 +115,8 @@ def test_reset_head_changes_the_classes_and_keeps_the_rest(name):
     with torch.no_grad():
         assert model(x).shape == (2, 5, *out_size(name, (101, 101)))
     after = model.state_dict()
-    assert [k for k, v in before.items() if not torch.equal(v, after[k])] == []
+    changed = [k for k, v in before.items() if not torch.equal(v, after[k])]
+    assert changed == []
     assert model.card_args["kwargs"]["num_classes"] == 5
     rebuilt = create_model(model.card_args["name"], **model.card_args["kwargs"])
     rebuilt.load_state_dict(after)  # strict: the card describes the changed model
@@ -197,7 +201,8 @@ def test_rgb_weights_load_into_one_channel_model(name, suffix, tmp_path):
     stem = model.backbone.model.pretrained_cfg["first_conv"] + ".weight"
     assert rgb[stem].shape[1] == 3 and loaded[stem].shape[1] == 1
     torch.testing.assert_close(loaded[stem], rgb[stem].sum(dim=1, keepdim=True))  # summed, not averaged
-    assert [k for k in loaded if k != stem and not torch.equal(loaded[k], rgb[k])] == []
+    changed = [k for k in loaded if k != stem and not torch.equal(loaded[k], rgb[k])]
+    assert changed == []
     assert "weights" not in model.card_args["kwargs"]
 
 
