@@ -146,6 +146,13 @@ def inversionnet(**kwargs) -> InversionNet:
 
 
 @register_model(takes_out_size=True)
+def inversionnet_small(**kwargs) -> InversionNet:
+    """InversionNet at half width (16..128 channels, latent 256, decoder 256..16): 6.1M parameters, ~3x faster."""
+    small = {"encoder_widths": (16, 32, 32, 64, 64, 128, 128), "latent": 256, "decoder_widths": (256, 128, 64, 32, 16)}
+    return _create_inversionnet(**{**small, **kwargs})
+
+
+@register_model(takes_out_size=True)
 def tiny_inversionnet(**kwargs) -> InversionNet:
     """Test-sized InversionNet: 2 time and 2 space stages of 4..16 channels, latent 16."""
     tiny = {"encoder_widths": (4, 8, 8, 16), "time_stages": 2, "latent": 16, "latent_grid": (3, 4),

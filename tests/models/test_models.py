@@ -26,7 +26,7 @@ FULL_SIZE = {
     "vit_b16_linear", "vit_b16_dpt",
     "vit_t8_linear", "vit_t8_pup", "vit_t8_mla", "vit_t8_dpt", "vit_t8_unetr",
     "convnext_unet", "convnext_atto_unet", "swinv2_unet",
-    "inversionnet", "swinv2_velocity_unet",
+    "inversionnet", "inversionnet_small", "swinv2_velocity_unet",
 }  # fmt: skip
 TINY_TIMM = ["tiny_vit_linear", "tiny_convnext_unet", "tiny_swin_unet"]  # one per timm family
 

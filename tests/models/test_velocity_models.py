@@ -8,16 +8,16 @@ from safetensors.torch import save_file
 
 from seiscli.models import create_model, list_models, model_entry
 
-VELOCITY = ["inversionnet", "swinv2_velocity_unet", "tiny_inversionnet", "tiny_swin_velocity_unet"]
+VELOCITY = ["inversionnet", "inversionnet_small", "swinv2_velocity_unet", "tiny_inversionnet", "tiny_swin_velocity_unet"]
 OPENFWI_RECORD = (1, 5, 1000, 70)  # (B, shots, time samples, receivers)
 
 
 def test_registry_marks_the_models_that_take_an_output_size():
     assert [name for name in list_models() if model_entry(name).takes_out_size] == sorted(VELOCITY)
-    assert all(create_model(name).card_args["kwargs"]["out_size"] == [70, 70] for name in VELOCITY[2:])
+    assert all(create_model(name).card_args["kwargs"]["out_size"] == [70, 70] for name in VELOCITY[3:])
 
 
-@pytest.mark.parametrize(("name", "parameters"), [("inversionnet", 24.4e6), ("swinv2_velocity_unet", 31.7e6)])
+@pytest.mark.parametrize(("name", "parameters"), [("inversionnet", 24.4e6), ("inversionnet_small", 6.1e6), ("swinv2_velocity_unet", 31.7e6)])
 def test_full_size_models_map_an_openfwi_record_to_70_by_70(name, parameters):
     torch.manual_seed(0)
     model = create_model(name).eval()
