@@ -4,7 +4,8 @@ Modes:
 
 - ``static``: INT8 QDQ, per-channel weights, activations calibrated on samples of a dataset store
   (unsigned 8-bit activations and signed weights, the pairing x86 VNNI kernels run fastest). What
-  convolutional models want.
+  convolutional models want. Upsampling transposed convolutions are first rewritten into operators
+  with INT8 kernels (``rewrite.py``).
 - ``dynamic``: INT8 weights of the MatMul / Gemm layers, activations quantized on the fly. What
   transformers want; convolutions stay float, since dynamic INT8 convolutions run several times slower.
 - ``fp16``: the whole graph in float16, inputs and outputs kept float32 (for GPUs).
@@ -49,6 +50,7 @@ def quantize(source: Path, target: Path, mode: str, calibration: Iterator[np.nda
         if mode == "static":
             if calibration is None:
                 raise ConfigError("static quantization needs calibration samples: give --calibration DATASET")
+            _rewrite_for_int8(prepared)
             _static(prepared, target, calibration)
         elif mode == "dynamic":
             _dynamic(prepared, target)
@@ -63,6 +65,16 @@ def _prepare(source: Path, prepared: Path) -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=False)
+
+
+def _rewrite_for_int8(prepared: Path) -> None:
+    import onnx
+
+    from seiscli.deploy.rewrite import transposed_convs_as_depth_to_space
+
+    model = onnx.load(str(prepared))
+    if transposed_convs_as_depth_to_space(model):
+        onnx.save(model, str(prepared))
 
 
 class _Samples:

@@ -8,7 +8,13 @@ from safetensors.torch import save_file
 
 from seiscli.models import create_model, list_models, model_entry
 
-VELOCITY = ["inversionnet", "inversionnet_small", "swinv2_velocity_unet", "tiny_inversionnet", "tiny_swin_velocity_unet"]
+VELOCITY = [
+    "inversionnet",
+    "inversionnet_small",
+    "swinv2_velocity_unet",
+    "tiny_inversionnet",
+    "tiny_swin_velocity_unet",
+]
 OPENFWI_RECORD = (1, 5, 1000, 70)  # (B, shots, time samples, receivers)
 
 
@@ -17,7 +23,9 @@ def test_registry_marks_the_models_that_take_an_output_size():
     assert all(create_model(name).card_args["kwargs"]["out_size"] == [70, 70] for name in VELOCITY[3:])
 
 
-@pytest.mark.parametrize(("name", "parameters"), [("inversionnet", 24.4e6), ("inversionnet_small", 6.1e6), ("swinv2_velocity_unet", 31.7e6)])
+@pytest.mark.parametrize(
+    ("name", "parameters"), [("inversionnet", 24.4e6), ("inversionnet_small", 6.1e6), ("swinv2_velocity_unet", 31.7e6)]
+)
 def test_full_size_models_map_an_openfwi_record_to_70_by_70(name, parameters):
     torch.manual_seed(0)
     model = create_model(name).eval()
