@@ -18,7 +18,11 @@ def quantize(
         str, typer.Option(help="Dataset store: calibration samples (train) and the accuracy gate (--split).")
     ],
     mode: Annotated[
-        str | None, typer.Option(help="auto (default), static (INT8 QDQ), dynamic (INT8 matmuls) or fp16.")
+        str | None,
+        typer.Option(
+            help="static (INT8 QDQ), dynamic (INT8 matmuls), fp16, or auto (default): "
+            "static and dynamic both tried, the faster that passes kept."
+        ),
     ] = None,
     max_drop: Annotated[
         float | None, typer.Option(help="Largest drop of the task's metric allowed (default 0.01).")
@@ -47,7 +51,8 @@ def quantize(
         summary = (f"{r.mode}: {r.metric} {r.before:.4f} -> {r.after:.4f} (drop {r.drop:+.4f}); "
                    f"{r.bytes_before / 1e6:.1f} -> {r.bytes_after / 1e6:.1f} MB; "
                    f"{r.ms_before:.2f} -> {r.ms_after:.2f} ms/sample ({r.speedup:.2f}x)"
-                   + ("; kept past --max-drop (--force)" if r.forced else ""))  # fmt: skip
+                   + ("; kept past --max-drop (--force)" if r.forced else "")
+                   + "".join(f"; {o['mode']}: drop {o['drop']:+.4f}, {o['speedup']:.2f}x" for o in r.others))  # fmt: skip
         return str(r.path), r.as_dict(), summary
 
     run_command(common, stage, report)

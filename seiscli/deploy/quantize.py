@@ -9,7 +9,8 @@ Modes:
 - ``dynamic``: INT8 weights of the MatMul / Gemm layers, activations quantized on the fly. What
   transformers want; convolutions stay float, since dynamic INT8 convolutions run several times slower.
 - ``fp16``: the whole graph in float16, inputs and outputs kept float32 (for GPUs).
-- ``auto``: dynamic when matrix products outnumber convolutions in the graph, static otherwise.
+- ``auto``: dynamic when matrix products outnumber convolutions in the graph, static otherwise (a guess;
+  ``seis quantize`` instead tries both and measures).
 
 The dynamo export is first run through ``quant_pre_process`` (shape inference and graph optimization),
 which ONNX Runtime's quantizers need to see every tensor's shape.
@@ -31,12 +32,23 @@ MATRIX_OPS, CONV_OPS = ("MatMul", "Gemm"), ("Conv", "ConvTranspose")
 
 
 def choose_mode(model_path: Path) -> str:
-    """``auto``'s choice for a model: dynamic for transformers, static for convolutional networks."""
+    """A guess from the graph alone: dynamic for transformers, static for convolutional networks."""
+    matrix, conv = _op_counts(model_path)
+    return "dynamic" if matrix > conv else "static"
+
+
+def int8_modes(model_path: Path) -> tuple[str, ...]:
+    """The INT8 modes worth trying on a model: dynamic only quantizes matrix products."""
+    matrix, _ = _op_counts(model_path)
+    return ("static", "dynamic") if matrix else ("static",)
+
+
+def _op_counts(model_path: Path) -> tuple[int, int]:
+    """(matrix products, convolutions) in the graph."""
     import onnx
 
     ops = [node.op_type for node in onnx.load(str(model_path), load_external_data=False).graph.node]
-    matrix, conv = sum(op in MATRIX_OPS for op in ops), sum(op in CONV_OPS for op in ops)
-    return "dynamic" if matrix > conv else "static"
+    return sum(op in MATRIX_OPS for op in ops), sum(op in CONV_OPS for op in ops)
 
 
 def quantize(source: Path, target: Path, mode: str, calibration: Iterator[np.ndarray] | None = None) -> str:

@@ -3,9 +3,13 @@
 The quantized model is written to a temporary file, evaluated next to the original on the dataset's
 ``split`` with the task's own metric, and timed next to it on one batch; it replaces OUT only when
 the metric drops by at most ``max_drop`` (or with ``force``). A refusal writes nothing and exits 1.
+``auto`` quantizes both ways (static QDQ and dynamic) and keeps the faster model that passes: which
+one wins depends on the model's mix of convolutions and matrix products, and on the machine.
 """
 
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,7 @@ class QuantizeResult:
     ms_before: float  # per sample, one batch of ``batch_size``
     ms_after: float
     forced: bool = False
+    others: list[dict[str, Any]] = field(default_factory=list)  # auto: the modes tried and not kept
 
     @property
     def speedup(self) -> float:
@@ -47,12 +52,12 @@ class QuantizeResult:
                 "after": self.after, "drop": self.drop, "bytes_before": self.bytes_before,
                 "bytes_after": self.bytes_after, "ms_per_sample_before": round(self.ms_before, 4),
                 "ms_per_sample_after": round(self.ms_after, 4), "speedup": round(self.speedup, 3),
-                "forced": self.forced}  # fmt: skip
+                "forced": self.forced, "others": self.others}  # fmt: skip
 
 
 def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> QuantizeResult:
-    from seiscli.deploy.quantize import quantize
-    from seiscli.deploy.runtime import OnnxModel, load_model
+    from seiscli.deploy.quantize import int8_modes
+    from seiscli.deploy.runtime import load_model
     from seiscli.stages.evaluate import primary_score
     from seiscli.training.tasks import make_task
 
@@ -68,22 +73,47 @@ def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> Quant
     gate = EvaluateConfig(model=cfg.model, dataset=cfg.calibration, split=cfg.split, batch_size=cfg.batch_size,
                           workers=cfg.workers, precision="fp32")  # fmt: skip
     before = primary_score(card, original, gate, progress)
-    with atomic_output(cfg.out, cfg.overwrite) as tmp:
-        progress.log(f"quantizing {cfg.model} ({cfg.mode})")
-        batches = calibration_batches(cfg.calibration, cfg.calibration_samples, cfg.batch_size)
-        mode = quantize(cfg.model, tmp, cfg.mode, batches)
-        quantized = OnnxModel(tmp)
-        after = primary_score(card, quantized, gate, progress)
-        drop = before - after if task.higher_is_better else after - before
-        ms_before, ms_after = _per_sample_ms(original, quantized, card, cfg.batch_size)
-        result = QuantizeResult(cfg.out, mode, task.primary_metric, before, after, drop, cfg.model.stat().st_size,
-                                tmp.stat().st_size, ms_before, ms_after, forced=drop > cfg.max_drop)  # fmt: skip
-        if drop > cfg.max_drop and not cfg.force:
-            raise AccuracyGateError(f"{mode} quantization costs {drop:.4f} {task.primary_metric} on {cfg.split} "
-                                    f"({before:.4f} -> {after:.4f}), more than --max-drop {cfg.max_drop}; "
-                                    "nothing was written",
+    modes = int8_modes(cfg.model) if cfg.mode == "auto" else (cfg.mode,)
+    with (
+        atomic_output(cfg.out, cfg.overwrite) as tmp,
+        tempfile.TemporaryDirectory(prefix=".seis-quantize-", dir=tmp.parent) as scratch,
+    ):
+        trials = []
+        for mode in modes:
+            progress.log(f"quantizing {cfg.model} ({mode})")
+            trials.append(_trial(cfg, card, original, (gate, before), Path(scratch) / f"{mode}.onnx", mode, progress))
+        passing = [t for t in trials if t.drop <= cfg.max_drop]
+        chosen = max(passing, key=lambda t: t.speedup) if passing else min(trials, key=lambda t: t.drop)
+        if not passing and not cfg.force:
+            raise AccuracyGateError(f"{chosen.mode} quantization costs {chosen.drop:.4f} {task.primary_metric} on "
+                                    f"{cfg.split} ({before:.4f} -> {chosen.after:.4f}), more than --max-drop "
+                                    f"{cfg.max_drop}; nothing was written",
                                     "try another --mode, more --calibration-samples, or --force")  # fmt: skip
-    return result
+        os.replace(chosen.path, tmp)
+    others = [{"mode": t.mode, "after": t.after, "drop": t.drop, "speedup": round(t.speedup, 3)}
+              for t in trials if t is not chosen]  # fmt: skip
+    return replace(chosen, path=cfg.out, forced=not passing, others=others)
+
+
+def _trial(cfg: QuantizeConfig, card, original, gate: tuple[EvaluateConfig, float], path: Path, mode: str,
+           progress: Progress) -> QuantizeResult:  # fmt: skip
+    """``mode``'s quantized model written to ``path``, scored on the gate split (``gate``: its config and
+    the original's score) and timed against the original."""
+    from seiscli.deploy.quantize import quantize
+    from seiscli.deploy.runtime import OnnxModel
+    from seiscli.stages.evaluate import primary_score
+    from seiscli.training.tasks import make_task
+
+    task = make_task(**card["task"])
+    batches = calibration_batches(cfg.calibration, cfg.calibration_samples, cfg.batch_size)
+    quantize(cfg.model, path, mode, batches)
+    quantized = OnnxModel(path)
+    gate_cfg, before = gate
+    after = primary_score(card, quantized, gate_cfg, progress)
+    drop = before - after if task.higher_is_better else after - before
+    ms_before, ms_after = _per_sample_ms(original, quantized, card, cfg.batch_size)
+    return QuantizeResult(path, mode, task.primary_metric, before, after, drop, cfg.model.stat().st_size,
+                          path.stat().st_size, ms_before, ms_after)  # fmt: skip
 
 
 def calibration_batches(dataset_path: str, samples: int, batch_size: int):

@@ -1,5 +1,5 @@
 """seis quantize with real ONNX Runtime: the accuracy gate keeps a model whose metric holds and refuses one
-whose calibration ruins it; auto picks dynamic INT8 matmuls for a ViT and static QDQ for a U-Net; fp16."""
+whose calibration ruins it; auto tries static QDQ and dynamic INT8 matmuls where both apply; fp16."""
 
 import numpy as np
 import onnx
@@ -48,7 +48,8 @@ def quantize(model, out, dataset, **options):
 
 def test_a_model_whose_metric_holds_is_kept_with_its_card(identity_onnx, tmp_path):
     result = quantize(identity_onnx, tmp_path / "q.onnx", signs_dataset(tmp_path / "d.zarr", train_gain=1.0))
-    assert result.mode == "static" and result.before == pytest.approx(1.0)
+    assert result.mode == "static" and not result.others  # no matrix products: dynamic is not tried
+    assert result.before == pytest.approx(1.0)
     assert 0 <= result.drop <= 0.01 and result.after >= 0.99
     assert result.bytes_after == (tmp_path / "q.onnx").stat().st_size and result.ms_after > 0
     ops = {node.op_type for node in onnx.load(str(tmp_path / "q.onnx")).graph.node}
@@ -66,7 +67,7 @@ def test_a_calibration_that_ruins_the_metric_writes_nothing_unless_forced(identi
     assert forced.drop > 0.1 and forced.forced and (tmp_path / "q.onnx").exists()
 
 
-def test_auto_quantizes_a_vits_matmuls_dynamically_and_leaves_its_convolutions(tmp_path):
+def test_auto_tries_static_and_dynamic_on_a_vit_and_keeps_the_faster(tmp_path):
     checkpoint = save_tiny_checkpoint(tmp_path / "m.safetensors", "tiny_vit_linear")
     run_export(ExportConfig(source=checkpoint, out=tmp_path / "m.onnx"))
     assert choose_mode(tmp_path / "m.onnx") == "dynamic"
@@ -75,9 +76,16 @@ def test_auto_quantizes_a_vits_matmuls_dynamically_and_leaves_its_convolutions(t
     group = create_dataset_store(tmp_path / "d.zarr", layout, {"normalization": {"method": "none"}})
     group["x"][:], group["y"][:] = rng.normal(0, 0.3, (16, 1, 40, 36)), rng.integers(0, 3, (16, 40, 36))
     group["split"][:] = np.zeros(16, np.uint8)
-    result = quantize(tmp_path / "m.onnx", tmp_path / "q.onnx", str(tmp_path / "d.zarr"), split="train", max_drop=1.0)
+    dataset = str(tmp_path / "d.zarr")
+    auto = quantize(tmp_path / "m.onnx", tmp_path / "auto.onnx", dataset, split="train", max_drop=1.0)
+    tried = sorted([auto.mode, *(other["mode"] for other in auto.others)])
+    assert tried == ["dynamic", "static"]
+    assert auto.speedup >= auto.others[0]["speedup"]
+    assert not list(tmp_path.glob(".seis-quantize-*"))  # the other candidate is not left behind
+    dynamic = quantize(tmp_path / "m.onnx", tmp_path / "q.onnx", dataset, split="train", max_drop=1.0, mode="dynamic")
     ops = [node.op_type for node in onnx.load(str(tmp_path / "q.onnx")).graph.node]
-    assert result.mode == "dynamic" and "MatMulInteger" in ops and "ConvInteger" not in ops and "Conv" in ops
+    assert dynamic.mode == "dynamic" and not dynamic.others
+    assert "MatMulInteger" in ops and "ConvInteger" not in ops and "Conv" in ops
 
 
 def test_fp16_mode_halves_the_model_and_keeps_the_metric(identity_onnx, tmp_path):
