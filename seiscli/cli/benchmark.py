@@ -196,7 +196,9 @@ def model_benchmark(
     split: Annotated[str | None, typer.Option(help="Split the metric is measured on (default test).")] = None,
     batch_sizes: Annotated[str | None, typer.Option(help="Comma-separated batch sizes (default 1,32).")] = None,
     runs: Annotated[int | None, typer.Option(help="Timed calls per contender and batch (default 10).")] = None,
-    mode: Annotated[str | None, typer.Option(help="INT8 quantization: auto (default), static or dynamic.")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="INT8 quantization: static, dynamic, or auto (default: both where both apply).")
+    ] = None,
     contenders: Annotated[
         str | None, typer.Option(help="Comma-separated: torch,torch-bf16,onnx,onnx-int8 (default all).")
     ] = None,
@@ -220,15 +222,16 @@ def model_benchmark(
 def _model_report(r):
     from seiscli.bench.machine import machine_line
 
-    header = f"{'contender':<11} {'MB':>7}" + "".join(f" {f'ms/b{b}':>9} {'samples/s':>9} {'vs onnx':>7}"
+    width = max(11, *(len(row.name) for row in r.rows))
+    header = f"{'contender':<{width}} {'MB':>7}" + "".join(f" {f'ms/b{b}':>9} {'samples/s':>9} {'vs onnx':>7}"
                                                        for b in r.batch_sizes)  # fmt: skip
-    quantized = f", INT8 {r.quantization}" if r.quantization else ""
+    quantized = f", INT8 {' and '.join(r.quantization)}" if r.quantization else ""
     lines = [f"model benchmark: {r.model}, {r.task}, samples {'x'.join(map(str, r.sample_shape))}{quantized}",
              machine_line(r.machine), "contenders take turns; median of the timed calls",
              header + (f" {r.metric_name:>8}" if any(row.metric is not None for row in r.rows) else "")]  # fmt: skip
     rows = []
     for row in r.rows:
-        cells = f"{row.name:<11} {row.megabytes:7.1f}"
+        cells = f"{row.name:<{width}} {row.megabytes:7.1f}"
         entry = {"name": row.name, "megabytes": row.megabytes, "metric": row.metric, "batches": {}}
         for b in r.batch_sizes:
             ratio = r.speedup(row.name, b)

@@ -38,7 +38,7 @@ class ModelBenchmark:
     metric_name: str
     sample_shape: list[int]
     batch_sizes: tuple[int, ...]
-    quantization: str | None
+    quantization: list[str]  # the INT8 modes timed, one row ``onnx-int8-MODE`` each
     machine: dict[str, Any]
     rows: list[ModelRow]
 
@@ -78,23 +78,24 @@ def run_model_benchmark(cfg: ModelBenchmarkConfig, progress: Progress | None = N
 
 
 def _contenders(cfg: ModelBenchmarkConfig, card, model, scratch: Path, progress: Progress):
-    """{name: (callable on (B, C, *S) tensors, bytes)} in ``cfg.contenders`` order; the INT8 mode used."""
+    """{name: (callable on (B, C, *S) tensors, bytes)} in ``cfg.contenders`` order; the INT8 modes timed.
+
+    ``onnx-int8`` becomes one contender per mode: both static and dynamic under ``auto`` (as seis quantize
+    tries them) when the graph has matrix products, else the one mode asked for."""
+    from seiscli.deploy.quantize import int8_modes, quantize
     from seiscli.deploy.runtime import OnnxModel
 
     weights = cfg.model.stat().st_size
     found: dict[str, tuple[Any, int]] = {}
-    quantization = None
     exported = scratch / "model.onnx"
     if {"onnx", "onnx-int8"} & set(cfg.contenders):
         from seiscli.deploy.export import export_onnx
 
         progress.log("exporting to ONNX")
         export_onnx(cfg.model, exported)
+    modes = []
     if "onnx-int8" in cfg.contenders:
-        from seiscli.deploy.quantize import quantize
-
-        progress.log("quantizing to INT8")
-        quantization = quantize(exported, scratch / "int8.onnx", cfg.mode, _calibration(cfg, card))
+        modes = list(int8_modes(exported)) if cfg.mode == "auto" else [cfg.mode]
     bf16 = torch.autocast("cpu", dtype=torch.bfloat16)
     for name in cfg.contenders:
         if name == "torch":
@@ -104,8 +105,12 @@ def _contenders(cfg: ModelBenchmarkConfig, card, model, scratch: Path, progress:
         elif name == "onnx":
             found[name] = (OnnxModel(exported), exported.stat().st_size)
         else:
-            found[name] = (OnnxModel(scratch / "int8.onnx"), (scratch / "int8.onnx").stat().st_size)
-    return found, quantization
+            for mode in modes:
+                progress.log(f"quantizing to INT8 ({mode})")
+                path = scratch / f"int8-{mode}.onnx"
+                quantize(exported, path, mode, _calibration(cfg, card))
+                found[f"onnx-int8-{mode}"] = (OnnxModel(path), path.stat().st_size)
+    return found, modes
 
 
 def _under(context, model):

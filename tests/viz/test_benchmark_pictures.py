@@ -19,9 +19,9 @@ INFER = InferBenchmark("unet_small", (128, 128), 0.5, 16, (64, 64, 64),
                         InferRow("monai", (64, 64, 64), 2.2, 100, 45.0, 2.3, 1200.0, True)], {})  # fmt: skip
 LOADER = LoaderBenchmark(Path("d.zarr"), "train", 10, (1, 8, 8), "float16", 4, 0, True, True, 5, 4000.0, 5, 300.0,
                          "bf16")  # fmt: skip
-MODEL = ModelBenchmark(Path("m.safetensors"), "salt", "miou", [1, 101, 101], (1, 32), "static", {},
+MODEL = ModelBenchmark(Path("m.safetensors"), "salt", "miou", [1, 101, 101], (1, 32), ["static"], {},
                        [ModelRow("onnx", 8.7, {1: 5.0, 32: 100.0}, 0.89),
-                        ModelRow("onnx-int8", 2.5, {1: 2.5, 32: 50.0}, 0.888)])  # fmt: skip
+                        ModelRow("onnx-int8-static", 2.5, {1: 2.5, 32: 50.0}, 0.888)])  # fmt: skip
 TRAIN = TrainBenchmark(
     16, ("fp32", "bf16"), {}, [TrainRow("unet", 1_900_000, [1, 128, 128], {"fp32": 0.5, "bf16": 0.25})]
 )
@@ -35,7 +35,7 @@ def test_the_panels_carry_the_measured_numbers():
     assert panels(LOADER)[0].series == {"samples/s": [4000.0, 300.0]}
     (model,) = panels(MODEL)
     assert model.groups == ["batch 1", "batch 32"]
-    assert model.series == {"onnx (miou 0.8900)": [200.0, 320.0], "onnx-int8 (miou 0.8880)": [400.0, 640.0]}
+    assert model.series == {"onnx (miou 0.8900)": [200.0, 320.0], "onnx-int8-static (miou 0.8880)": [400.0, 640.0]}
     assert panels(TRAIN)[0].series == {"fp32": [32.0], "bf16": [64.0]}
 
 
