@@ -134,6 +134,9 @@ def infer_benchmark(
     overlap: Annotated[float | None, typer.Option(help="Overlap of neighbouring windows (default 0.5).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Windows per model call (default 16).")] = None,
     contenders: Annotated[str | None, typer.Option(help="Comma-separated: seis,monai (default both).")] = None,
+    repeats: Annotated[
+        int | None, typer.Option(help="Rounds in which the contenders take turns; median run reported (default 3).")
+    ] = None,
     memory_check: Annotated[
         bool | None, typer.Option(help="Also run seis on a volume 4x larger and compare peak memory (default on).")
     ] = None,
@@ -143,7 +146,8 @@ def infer_benchmark(
 ) -> None:
     """Time seis infer against MONAI's sliding_window_inference: windows/s, MB/s, peak memory, and the 4x bound."""
     flags = dict(size=size, volume=volume, model=model, patch=patch, overlap=overlap, batch_size=batch_size,
-                 contenders=contenders, memory_check=memory_check, workdir=workdir, keep=keep)  # fmt: skip
+                 contenders=contenders, repeats=repeats, memory_check=memory_check, workdir=workdir,
+                 keep=keep)  # fmt: skip
 
     def stage(progress):
         from seiscli.config.benchmark import InferBenchmarkConfig
@@ -160,9 +164,10 @@ def _infer_report(r):
 
     shape, window = " x ".join(map(str, r.shape)), "x".join(map(str, r.window))
     lines = [f"infer benchmark: {r.model}, {shape} volume, window {window}, overlap {r.overlap:g}, gaussian, "
-             f"batch {r.batch_size}",
+             f"batch {r.batch_size}, {max(row.runs for row in r.rows)} round(s)",
              machine_line(r.machine),
-             "each contender in its own process, one after the other; seconds: checkpoint load to class ids",
+             "each contender in its own process, taking turns; median run of each (seconds: checkpoint load to "
+             "class ids), highest peak",
              f"{'contender':<9} {'volume':>13} {'seconds':>8} {'windows':>8} {'windows/s':>10} {'MB/s':>7} "
              f"{'peak MB':>8}"]  # fmt: skip
     for row in r.rows:
@@ -178,7 +183,7 @@ def _infer_report(r):
     if any(row.name == "monai" for row in r.rows):
         lines.append(f"monai: {r.monai_layout}")
     payload = {"model": r.model, "shape": r.shape, "window": r.window, "overlap": r.overlap, "blend": "gaussian",
-               "batch_size": r.batch_size, "machine": r.machine, "measured": "sequentially, one process each",
+               "batch_size": r.batch_size, "machine": r.machine, "measured": "taking turns, one process each, median run",
                "rows": [row.__dict__ for row in r.rows], "ratio_seis_monai": r.ratio,
                "memory_growth": r.memory_growth, "memory_bounded": r.memory_bounded,
                "memory_tolerance": r.memory_tolerance, "monai_layout": r.monai_layout, "warnings": r.warnings}  # fmt: skip

@@ -79,6 +79,7 @@ class InferBenchmarkConfig(StrictModel):
     overlap: float = Field(0.5, ge=0, lt=1)
     batch_size: PositiveInt = 16
     contenders: CommaStrings = INFER_CONTENDERS
+    repeats: PositiveInt = 3  # rounds in which the contenders take turns; each reports its median run
     memory_check: bool = True  # also run seis on a volume 4x larger (2x inlines, 2x crosslines)
     workdir: Path | None = None
     keep: bool = False

@@ -2,14 +2,15 @@
 
 Both contenders run the same checkpoint over the same volume with the same windows, overlap,
 Gaussian weights and batch size, one after the other, each in its own process (its peak memory is
-its own). seis reads the volume chunk by chunk; MONAI needs it whole in memory. The memory check
+its own), taking turns for ``repeats`` rounds: each row is the contender's median run (its highest
+peak memory), so a change of machine load touches both alike. seis reads the volume chunk by chunk; MONAI needs it whole in memory. The memory check
 runs seis again on a volume four times larger: streaming should keep its peak where it was.
 """
 
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ class InferRow:
     peak_mb: float  # peak resident memory of the contender's process
     ok: bool
     note: str = ""
+    runs: int = 1  # the row is the median of this many runs
 
 
 @dataclass
@@ -85,16 +87,17 @@ def run_infer_benchmark(cfg: InferBenchmarkConfig, progress: Progress | None = N
         if "monai" in cfg.contenders:
             _check_monai_can_run(card, cfg.model)
         volume, shape = (cfg.volume, _volume_shape(cfg.volume)) if cfg.volume else (None, cfg.size)
-        runs = [(name, shape) for name in cfg.contenders]
+        runs = [(name, shape) for name in cfg.contenders] * cfg.repeats
         if cfg.memory_check and "seis" in cfg.contenders and not cfg.volume:
             runs.append(("seis 4x", (2 * shape[0], 2 * shape[1], shape[2])))
         progress.start("running contenders", len(runs))
-        rows, chunks = [], {}
+        measured, chunks = {}, {}
         for name, run_shape in runs:
             run_volume = volume or _make_volume(work, run_shape, progress)
-            rows.append(_run(name, model, run_volume, run_shape, cfg, work))
+            measured.setdefault(name, []).append(_run(name, model, run_volume, run_shape, cfg, work))
             chunks[name] = _prediction_chunks(run_volume, card)
             progress.advance()
+        rows = [median_row(name_runs) for name_runs in measured.values()]
         window = _window(card)
         if "seis 4x" in chunks and chunks["seis"] != chunks["seis 4x"]:
             warnings.append(_chunk_note(chunks["seis"], chunks["seis 4x"]))
@@ -105,6 +108,16 @@ def run_infer_benchmark(cfg: InferBenchmarkConfig, progress: Progress | None = N
             warnings.append(f"files kept in {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def median_row(runs: list[InferRow]) -> InferRow:
+    """One contender's runs as one row: the run of median time with the highest peak memory; a failed
+    run stands for all."""
+    failed = [run for run in runs if not run.ok]
+    if failed:
+        return replace(failed[0], runs=len(runs))
+    middle = sorted(runs, key=lambda run: run.seconds)[(len(runs) - 1) // 2]
+    return replace(middle, peak_mb=max(run.peak_mb for run in runs), runs=len(runs))
 
 
 def _require_monai() -> None:
