@@ -14,13 +14,10 @@ from pathlib import Path
 
 
 def seis_infer(model: Path, volume: str, out: Path, overlap: float, batch_size: int) -> dict:
-    """seis's streaming inference (the ``run_infer`` stage) into a prediction store, with the memory
-    settings every ``seis`` command makes (MONAI runs with the C library's defaults)."""
-    from seiscli.allocator import keep_freed_memory
+    """seis's streaming inference (the ``run_infer`` stage) into a prediction store."""
     from seiscli.config.infer import InferConfig
     from seiscli.stages.infer import run_infer
 
-    keep_freed_memory()
     started = time.perf_counter()
     cfg = InferConfig(model=model, volume=volume, out=out, overlap=overlap, blend="gaussian",
                       batch_size=batch_size, precision="fp32", overwrite=True)  # fmt: skip

@@ -55,9 +55,6 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """seis: machine learning on seismic data, one Unix-style command per step."""
-    from seiscli.allocator import keep_freed_memory
-
-    keep_freed_memory()
 
 
 def main() -> None:
