@@ -183,7 +183,7 @@ def _infer_report(r):
     if any(row.name == "monai" for row in r.rows):
         lines.append(f"monai: {r.monai_layout}")
     payload = {"model": r.model, "shape": r.shape, "window": r.window, "overlap": r.overlap, "blend": "gaussian",
-               "batch_size": r.batch_size, "machine": r.machine, "measured": "taking turns, one process each, median run",
+               "batch_size": r.batch_size, "machine": r.machine, "measured": "in turns, median run",
                "rows": [row.__dict__ for row in r.rows], "ratio_seis_monai": r.ratio,
                "memory_growth": r.memory_growth, "memory_bounded": r.memory_bounded,
                "memory_tolerance": r.memory_tolerance, "monai_layout": r.monai_layout, "warnings": r.warnings}  # fmt: skip

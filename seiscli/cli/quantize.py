@@ -52,7 +52,8 @@ def quantize(
                    f"{r.bytes_before / 1e6:.1f} -> {r.bytes_after / 1e6:.1f} MB; "
                    f"{r.ms_before:.2f} -> {r.ms_after:.2f} ms/sample ({r.speedup:.2f}x)"
                    + ("; kept past --max-drop (--force)" if r.forced else "")
-                   + "".join(f"; {o['mode']}: drop {o['drop']:+.4f}, {o['speedup']:.2f}x" for o in r.others))  # fmt: skip
+                   + "".join(f"; {o['mode']}: drop {o['drop']:+.4f}, {o['speedup']:.2f}x"
+                             for o in r.others))  # fmt: skip
         return str(r.path), r.as_dict(), summary
 
     run_command(common, stage, report)

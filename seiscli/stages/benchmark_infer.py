@@ -3,8 +3,9 @@
 Both contenders run the same checkpoint over the same volume with the same windows, overlap,
 Gaussian weights and batch size, one after the other, each in its own process (its peak memory is
 its own), taking turns for ``repeats`` rounds: each row is the contender's median run (its highest
-peak memory), so a change of machine load touches both alike. seis reads the volume chunk by chunk; MONAI needs it whole in memory. The memory check
-runs seis again on a volume four times larger: streaming should keep its peak where it was.
+peak memory), so a change of machine load touches both alike. seis reads the volume chunk by chunk;
+MONAI needs it whole in memory. The memory check runs seis again on a volume four times larger:
+streaming should keep its peak where it was.
 """
 
 import shutil

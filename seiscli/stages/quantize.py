@@ -81,7 +81,8 @@ def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> Quant
         trials = []
         for mode in modes:
             progress.log(f"quantizing {cfg.model} ({mode})")
-            trials.append(_trial(cfg, card, original, (gate, before), Path(scratch) / f"{mode}.onnx", mode, progress))
+            path = Path(scratch) / f"{mode}.onnx"
+            trials.append(_trial(cfg, card, task, original, gate, before, path, mode, progress))
         passing = [t for t in trials if t.drop <= cfg.max_drop]
         chosen = max(passing, key=lambda t: t.speedup) if passing else min(trials, key=lambda t: t.drop)
         if not passing and not cfg.force:
@@ -95,21 +96,18 @@ def run_quantize(cfg: QuantizeConfig, progress: Progress | None = None) -> Quant
     return replace(chosen, path=cfg.out, forced=not passing, others=others)
 
 
-def _trial(cfg: QuantizeConfig, card, original, gate: tuple[EvaluateConfig, float], path: Path, mode: str,
+def _trial(cfg: QuantizeConfig, card, task, original, gate: EvaluateConfig, before: float, path: Path, mode: str,
            progress: Progress) -> QuantizeResult:  # fmt: skip
-    """``mode``'s quantized model written to ``path``, scored on the gate split (``gate``: its config and
-    the original's score) and timed against the original."""
+    """``mode``'s quantized model written to ``path``, scored on the ``gate`` split against the original's
+    ``before`` and timed against the original."""
     from seiscli.deploy.quantize import quantize
     from seiscli.deploy.runtime import OnnxModel
     from seiscli.stages.evaluate import primary_score
-    from seiscli.training.tasks import make_task
 
-    task = make_task(**card["task"])
     batches = calibration_batches(cfg.calibration, cfg.calibration_samples, cfg.batch_size)
     quantize(cfg.model, path, mode, batches)
     quantized = OnnxModel(path)
-    gate_cfg, before = gate
-    after = primary_score(card, quantized, gate_cfg, progress)
+    after = primary_score(card, quantized, gate, progress)
     drop = before - after if task.higher_is_better else after - before
     ms_before, ms_after = _per_sample_ms(original, quantized, card, cfg.batch_size)
     return QuantizeResult(path, mode, task.primary_metric, before, after, drop, cfg.model.stat().st_size,

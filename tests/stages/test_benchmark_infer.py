@@ -118,5 +118,6 @@ def test_a_given_volume_is_used_as_is_without_the_4x_run(tmp_path):
     cfg = InferBenchmarkConfig(volume=volume, model="tiny_unet", patch="16x16", contenders="seis", workdir=tmp_path,
                                repeats=1)  # fmt: skip
     result = run_infer_benchmark(cfg)
-    assert [(row.name, row.shape, row.ok) for row in result.rows] == [("seis", (3, 16, 32), True)]
+    rows = [(row.name, row.shape, row.ok) for row in result.rows]
+    assert rows == [("seis", (3, 16, 32), True)]
     assert result.rows[0].windows == 3 * 3 and result.ratio is None and result.memory_growth is None
