@@ -29,7 +29,8 @@ def monai_infer(model: Path, volume: str, out: Path, overlap: float, batch_size:
     """MONAI's sliding_window_inference over the whole normalized volume, held in memory as it needs.
 
     The inline sections are stacked as one batch of images (I, 1, X, T), so MONAI fills its window
-    batches across sections as seis does across a chunk; the class ids are saved as .npy to OUT.
+    batches across sections as seis does across a chunk; the class ids are saved as .npy to OUT. The
+    model runs as loaded: folding its BatchNorms and the channels-last layout are seis's own doing.
     """
     import numpy as np
     import torch
@@ -41,7 +42,7 @@ def monai_infer(model: Path, volume: str, out: Path, overlap: float, batch_size:
 
     started = time.perf_counter()
     cfg = InferConfig(model=model, volume=volume, out=out, precision="fp32")
-    card, predictor = load_predictor(cfg)
+    card, predictor = load_predictor(cfg, optimize=False)  # the model as a MONAI user runs it
     source = open_source(volume, None, None)
     normalization = source_statistics(source, card_normalization(card))
     raw = np.nan_to_num(source.volume.amplitude[...], nan=0.0, posinf=0.0, neginf=0.0)  # (I, X, T)

@@ -15,13 +15,16 @@ from seiscli.training.tasks import BinarySegmentationTask, Task, VelocityTask
 class Predictor:
     """Runs the model on batches of windows (B, C, *S) and returns blendable maps (B, K, *S)."""
 
-    def __init__(self, model, task: Task, tta: bool = False, precision: str = "auto", mirror_channels: bool = False):
+    def __init__(self, model, task: Task, tta: bool = False, precision: str = "auto", mirror_channels: bool = False,
+                 optimize: bool = True):  # fmt: skip
         import torch
 
+        from seiscli.inference.optimize import prepare_for_inference
         from seiscli.training.engine import autocast_context
 
         self.model, self.task, self.tta = model, task, tta
         self.autocast, self.precision = autocast_context(torch.device("cpu"), precision)
+        self.layout = prepare_for_inference(model, self.precision) if optimize else lambda x: x
         self.mirror = (1, -1) if mirror_channels else (-1,)
         self.binary = isinstance(task, BinarySegmentationTask)
         self.channels = 1 if self.binary or isinstance(task, VelocityTask) else task.num_classes
@@ -29,7 +32,7 @@ class Predictor:
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))  # (B, C, *S)
+        x = self.layout(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)))  # (B, C, *S)
         with torch.inference_mode(), self.autocast:
             output = self.model(x).float()  # (B, K, *S)
             if self.tta:

@@ -76,7 +76,8 @@ def run_infer(cfg: InferConfig, invocation: Invocation | None = None, progress: 
     )  # fmt: skip
 
 
-def load_predictor(cfg: InferConfig):
+def load_predictor(cfg: InferConfig, optimize: bool = True):
+    """The model's card and its Predictor; ``optimize=False`` runs the model exactly as loaded."""
     from seiscli.data.augment import Augment
     from seiscli.deploy.runtime import load_model
     from seiscli.inference.predictor import Predictor
@@ -88,7 +89,7 @@ def load_predictor(cfg: InferConfig):
                           "fine-tune it first: seis finetune DATASET OUT --task T --init CHECKPOINT")  # fmt: skip
     task = make_task(**card["task"])
     mirror = Augment.for_task(task.name).mirror_channels
-    return card, Predictor(model, task, cfg.tta, cfg.precision, mirror)
+    return card, Predictor(model, task, cfg.tta, cfg.precision, mirror, optimize)
 
 
 def _window_layout(card: dict[str, Any], cfg: InferConfig, source) -> WindowLayout:
