@@ -9,8 +9,8 @@ Modes:
 - ``dynamic``: INT8 weights of the MatMul / Gemm layers, activations quantized on the fly. What
   transformers want; convolutions stay float, since dynamic INT8 convolutions run several times slower.
 - ``fp16``: the whole graph in float16, inputs and outputs kept float32 (for GPUs).
-- ``auto``: dynamic when matrix products outnumber convolutions in the graph, static otherwise (a guess;
-  ``seis quantize`` instead tries both and measures).
+
+``seis quantize --mode auto`` is not a mode here: it tries each of ``int8_modes`` and measures.
 
 The dynamo export is first run through ``quant_pre_process`` (shape inference and graph optimization),
 which ONNX Runtime's quantizers need to see every tensor's shape.
@@ -27,35 +27,22 @@ import numpy as np
 from seiscli.deploy.runtime import CARD_KEY, INPUT, import_onnxruntime
 from seiscli.errors import ConfigError
 
-MODES = ("auto", "static", "dynamic", "fp16")
-MATRIX_OPS, CONV_OPS = ("MatMul", "Gemm"), ("Conv", "ConvTranspose")
-
-
-def choose_mode(model_path: Path) -> str:
-    """A guess from the graph alone: dynamic for transformers, static for convolutional networks."""
-    matrix, conv = _op_counts(model_path)
-    return "dynamic" if matrix > conv else "static"
+MODES = ("static", "dynamic", "fp16")
+MATRIX_OPS = ("MatMul", "Gemm")
 
 
 def int8_modes(model_path: Path) -> tuple[str, ...]:
     """The INT8 modes worth trying on a model: dynamic only quantizes matrix products."""
-    matrix, _ = _op_counts(model_path)
-    return ("static", "dynamic") if matrix else ("static",)
-
-
-def _op_counts(model_path: Path) -> tuple[int, int]:
-    """(matrix products, convolutions) in the graph."""
     import onnx
 
-    ops = [node.op_type for node in onnx.load(str(model_path), load_external_data=False).graph.node]
-    return sum(op in MATRIX_OPS for op in ops), sum(op in CONV_OPS for op in ops)
+    ops = {node.op_type for node in onnx.load(str(model_path), load_external_data=False).graph.node}
+    return ("static", "dynamic") if ops & set(MATRIX_OPS) else ("static",)
 
 
 def quantize(source: Path, target: Path, mode: str, calibration: Iterator[np.ndarray] | None = None) -> str:
     """Write the ``mode`` version of ``source`` to ``target`` (metadata kept); returns the mode used."""
     if mode not in MODES:
         raise ConfigError(f"unknown quantization mode {mode!r}", f"one of: {', '.join(MODES)}")
-    mode = choose_mode(source) if mode == "auto" else mode
     with tempfile.TemporaryDirectory() as scratch:
         prepared = Path(scratch) / "prepared.onnx"
         _prepare(source, prepared)

@@ -7,7 +7,7 @@ import pytest
 
 from seiscli.config.export import ExportConfig
 from seiscli.config.quantize import QuantizeConfig
-from seiscli.deploy.quantize import choose_mode
+from seiscli.deploy.quantize import int8_modes
 from seiscli.deploy.runtime import load_model
 from seiscli.errors import ConfigError
 from seiscli.stages.export import run_export
@@ -70,7 +70,7 @@ def test_a_calibration_that_ruins_the_metric_writes_nothing_unless_forced(identi
 def test_auto_tries_static_and_dynamic_on_a_vit_and_keeps_the_faster(tmp_path):
     checkpoint = save_tiny_checkpoint(tmp_path / "m.safetensors", "tiny_vit_linear")
     run_export(ExportConfig(source=checkpoint, out=tmp_path / "m.onnx"))
-    assert choose_mode(tmp_path / "m.onnx") == "dynamic"
+    assert int8_modes(tmp_path / "m.onnx") == ("static", "dynamic")
     rng = np.random.default_rng(0)
     layout = DatasetLayout("facies", 16, (1, 40, 36), (40, 36), "uint8", class_names=["a", "b", "c"])
     group = create_dataset_store(tmp_path / "d.zarr", layout, {"normalization": {"method": "none"}})
