@@ -16,21 +16,26 @@ CONVOLUTION_SHARE = 0.5  # of the weights, above which a model counts as convolu
 
 
 def prepare_for_inference(model, precision: str) -> Callable:
-    """Rewrite ``model`` in place for inference; returns what to apply to each (B, C, H, W) input.
+    """Rewrite ``model`` in place for inference at ``precision`` (resolved: fp32, bf16 or fp16); returns
+    what to call instead of it (the model itself, or the model behind a channels-last conversion).
 
     ``model`` may be anything callable: only a torch module is rewritten (an ONNX Runtime session is
-    left alone). It must not be trained afterwards (its BatchNorms become identities).
+    left alone). Call it only on a model loaded for inference: its BatchNorms become identities.
     """
     import torch
 
     if not isinstance(model, torch.nn.Module):
-        return _unchanged
+        return model
     model.eval()
     fold_batch_norms(model)
     if precision != "fp32" or not _mostly_2d_convolutions(model):
-        return _unchanged
+        return model
     model.to(memory_format=torch.channels_last)
-    return _to_channels_last
+
+    def channels_last(x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) inputs follow the weights' layout
+        return model(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
+
+    return channels_last
 
 
 def fold_batch_norms(model) -> int:
@@ -81,13 +86,3 @@ def _mostly_2d_convolutions(model) -> bool:
     total = sum(p.numel() for p in model.parameters())
     in_convolutions = sum(p.numel() for m in model.modules() if isinstance(m, convolutions) for p in m.parameters())
     return total > 0 and in_convolutions / total > CONVOLUTION_SHARE
-
-
-def _unchanged(x):
-    return x
-
-
-def _to_channels_last(x):
-    import torch
-
-    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x

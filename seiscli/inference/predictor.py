@@ -22,9 +22,9 @@ class Predictor:
         from seiscli.inference.optimize import prepare_for_inference
         from seiscli.training.engine import autocast_context
 
-        self.model, self.task, self.tta = model, task, tta
+        self.task, self.tta = task, tta
         self.autocast, self.precision = autocast_context(torch.device("cpu"), precision)
-        self.layout = prepare_for_inference(model, self.precision) if optimize else lambda x: x
+        self.model = prepare_for_inference(model, self.precision) if optimize else model
         self.mirror = (1, -1) if mirror_channels else (-1,)
         self.binary = isinstance(task, BinarySegmentationTask)
         self.channels = 1 if self.binary or isinstance(task, VelocityTask) else task.num_classes
@@ -32,7 +32,7 @@ class Predictor:
     def __call__(self, windows: np.ndarray) -> np.ndarray:
         import torch
 
-        x = self.layout(torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)))  # (B, C, *S)
+        x = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32))  # (B, C, *S)
         with torch.inference_mode(), self.autocast:
             output = self.model(x).float()  # (B, K, *S)
             if self.tta:

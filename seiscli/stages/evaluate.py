@@ -21,24 +21,26 @@ class EvaluateResult:
 
 def run_evaluate(cfg: EvaluateConfig, progress: Progress | None = None) -> EvaluateResult:
     """Predict every sample of the split (optionally with flip TTA) and accumulate the task's metrics."""
+    import torch
+
     from seiscli.deploy.runtime import load_model
+    from seiscli.inference.optimize import prepare_for_inference
+    from seiscli.training.engine import autocast_context
 
     card, model = load_model(cfg.model)  # a checkpoint (LoRA adapters folded in) or an ONNX export
+    _, precision = autocast_context(torch.device("cpu"), cfg.precision)
+    model = prepare_for_inference(model, precision)  # BatchNorm folded, channels-last: same results, faster
     samples, metrics = evaluate_model(card, model, cfg, progress)
     return EvaluateResult(cfg.model, cfg.dataset, cfg.split, card["task"]["name"], samples, metrics)
 
 
 def evaluate_model(card: dict[str, Any], model, cfg: EvaluateConfig,
                    progress: Progress | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
-    """(samples, metrics) of ``model`` (torch or ONNX) with its ``card`` on ``cfg``'s dataset split.
-
-    A torch model is rewritten for fast inference first (BatchNorm folded, channels-last: same results).
-    """
+    """(samples, metrics) of ``model`` (torch or ONNX) with its ``card`` on ``cfg``'s dataset split."""
     import torch
 
     from seiscli.data.augment import Augment
     from seiscli.data.loader import make_loader
-    from seiscli.inference.optimize import prepare_for_inference
     from seiscli.storage.dataset import open_dataset
     from seiscli.training.engine import autocast_context
     from seiscli.training.tasks import make_task
@@ -56,13 +58,11 @@ def evaluate_model(card: dict[str, Any], model, cfg: EvaluateConfig,
     # The mirror of a shot record also reverses its shots, as in training (velocity: the shots are channels).
     mirror = (1, -1) if Augment.for_task(task.name).mirror_channels else (-1,)
     loader = make_loader(cfg.dataset, cfg.split, cfg.batch_size, cfg.workers, None, shuffle=False)
-    autocast, precision = autocast_context(torch.device("cpu"), cfg.precision)
-    layout = prepare_for_inference(model, precision)
+    autocast, _ = autocast_context(torch.device("cpu"), cfg.precision)
     meter = task.new_meter()
     progress.start(f"evaluating on {cfg.split}", len(loader))
     with torch.no_grad():
         for x, y in loader:
-            x = layout(x)
             with autocast:
                 output = model(x).float()
                 if cfg.tta:

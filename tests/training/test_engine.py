@@ -10,7 +10,8 @@ from seiscli.training.engine import EngineOptions, warmup_cosine
 
 def test_warmup_then_cosine_to_the_floor():
     factor = warmup_cosine(total_steps=110, warmup_steps=10, min_ratio=0.01)
-    assert [factor(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])  # linear warm-up
+    warm_up = [factor(s) for s in (0, 4, 9)]
+    assert warm_up == pytest.approx([0.1, 0.5, 1.0])  # linear
     assert factor(10) == pytest.approx(1.0)
     assert factor(60) == pytest.approx(0.01 + 0.99 * 0.5)  # half way down the cosine
     assert factor(110) == pytest.approx(0.01) and factor(500) == pytest.approx(0.01)

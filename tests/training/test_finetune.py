@@ -49,7 +49,8 @@ def test_training_learns_and_writes_self_describing_checkpoints(tmp_path):
     data = blobs_dataset(tmp_path / "d.zarr", n=256)
     result = finetune(tmp_path, data, epochs=6, lr=1e-2, warmup_epochs=0.5)
     log = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [entry["epoch"] for entry in log] == [1, 2, 3, 4, 5, 6]
+    epochs = [entry["epoch"] for entry in log]
+    assert epochs == [1, 2, 3, 4, 5, 6]
     assert log[-1]["train_loss"] < log[0]["train_loss"]
     card = read_card(tmp_path / "run" / "best.safetensors")
     assert card["model"]["name"] == "tiny_unet" and card["task"]["name"] == "salt"
